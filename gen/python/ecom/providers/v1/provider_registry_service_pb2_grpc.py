@@ -111,11 +111,11 @@ class ProviderRegistryServiceServicer:
     def GetProvider(self, request, context):
         """Returns one provider registration of the caller's site, from either source.
 
-        Callers: admin.
+        Callers: admin; service (the suite's own services read the registry).
         Errors:
         - INVALID_ARGUMENT: `id` empty or not a UUID.
         - NOT_FOUND: no provider with that id on the caller's site.
-        - PERMISSION_DENIED: the caller is not an admin.
+        - PERMISSION_DENIED: the caller is neither an admin nor a service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,11 +125,11 @@ class ProviderRegistryServiceServicer:
         """Lists the provider registrations of the caller's site, from both sources, with typed filters,
         sorts and cursor paging. Default order: `kind`, then `app_id`, ascending.
 
-        Callers: admin.
+        Callers: admin; service (the suite's own services read the registry).
         Errors:
         - INVALID_ARGUMENT: a negative `page_size`, a `page_token` that is malformed or was issued
         for another filter or sort, or an unspecified sort field.
-        - PERMISSION_DENIED: the caller is not an admin.
+        - PERMISSION_DENIED: the caller is neither an admin nor a service.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -62,21 +62,21 @@ class ProviderRegistryServiceStub:
     GetProvider: _grpc.UnaryUnaryMultiCallable[_provider_registry_service_pb2.GetProviderRequest, _provider_registry_service_pb2.GetProviderResponse]
     """Returns one provider registration of the caller's site, from either source.
 
-    Callers: admin.
+    Callers: admin; service (the suite's own services read the registry).
     Errors:
     - INVALID_ARGUMENT: `id` empty or not a UUID.
     - NOT_FOUND: no provider with that id on the caller's site.
-    - PERMISSION_DENIED: the caller is not an admin.
+    - PERMISSION_DENIED: the caller is neither an admin nor a service.
     """
     ListProviders: _grpc.UnaryUnaryMultiCallable[_provider_registry_service_pb2.ListProvidersRequest, _provider_registry_service_pb2.ListProvidersResponse]
     """Lists the provider registrations of the caller's site, from both sources, with typed filters,
     sorts and cursor paging. Default order: `kind`, then `app_id`, ascending.
 
-    Callers: admin.
+    Callers: admin; service (the suite's own services read the registry).
     Errors:
     - INVALID_ARGUMENT: a negative `page_size`, a `page_token` that is malformed or was issued
       for another filter or sort, or an unspecified sort field.
-    - PERMISSION_DENIED: the caller is not an admin.
+    - PERMISSION_DENIED: the caller is neither an admin nor a service.
     """
     UpdateProvider: _grpc.UnaryUnaryMultiCallable[_provider_registry_service_pb2.UpdateProviderRequest, _provider_registry_service_pb2.UpdateProviderResponse]
     """Changes a registry provider's fields named in `update_mask`: `target`, `tls`, `timeout`,
@@ -164,21 +164,21 @@ class ProviderRegistryServiceAsyncStub(ProviderRegistryServiceStub):
     GetProvider: _aio.UnaryUnaryMultiCallable[_provider_registry_service_pb2.GetProviderRequest, _provider_registry_service_pb2.GetProviderResponse]  # type: ignore[assignment]
     """Returns one provider registration of the caller's site, from either source.
 
-    Callers: admin.
+    Callers: admin; service (the suite's own services read the registry).
     Errors:
     - INVALID_ARGUMENT: `id` empty or not a UUID.
     - NOT_FOUND: no provider with that id on the caller's site.
-    - PERMISSION_DENIED: the caller is not an admin.
+    - PERMISSION_DENIED: the caller is neither an admin nor a service.
     """
     ListProviders: _aio.UnaryUnaryMultiCallable[_provider_registry_service_pb2.ListProvidersRequest, _provider_registry_service_pb2.ListProvidersResponse]  # type: ignore[assignment]
     """Lists the provider registrations of the caller's site, from both sources, with typed filters,
     sorts and cursor paging. Default order: `kind`, then `app_id`, ascending.
 
-    Callers: admin.
+    Callers: admin; service (the suite's own services read the registry).
     Errors:
     - INVALID_ARGUMENT: a negative `page_size`, a `page_token` that is malformed or was issued
       for another filter or sort, or an unspecified sort field.
-    - PERMISSION_DENIED: the caller is not an admin.
+    - PERMISSION_DENIED: the caller is neither an admin nor a service.
     """
     UpdateProvider: _aio.UnaryUnaryMultiCallable[_provider_registry_service_pb2.UpdateProviderRequest, _provider_registry_service_pb2.UpdateProviderResponse]  # type: ignore[assignment]
     """Changes a registry provider's fields named in `update_mask`: `target`, `tls`, `timeout`,
@@ -275,11 +275,11 @@ class ProviderRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_provider_registry_service_pb2.GetProviderResponse, _abc.Awaitable[_provider_registry_service_pb2.GetProviderResponse]]:
         """Returns one provider registration of the caller's site, from either source.
 
-        Callers: admin.
+        Callers: admin; service (the suite's own services read the registry).
         Errors:
         - INVALID_ARGUMENT: `id` empty or not a UUID.
         - NOT_FOUND: no provider with that id on the caller's site.
-        - PERMISSION_DENIED: the caller is not an admin.
+        - PERMISSION_DENIED: the caller is neither an admin nor a service.
         """
 
     @_abc_1.abstractmethod
@@ -291,11 +291,11 @@ class ProviderRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lists the provider registrations of the caller's site, from both sources, with typed filters,
         sorts and cursor paging. Default order: `kind`, then `app_id`, ascending.
 
-        Callers: admin.
+        Callers: admin; service (the suite's own services read the registry).
         Errors:
         - INVALID_ARGUMENT: a negative `page_size`, a `page_token` that is malformed or was issued
           for another filter or sort, or an unspecified sort field.
-        - PERMISSION_DENIED: the caller is not an admin.
+        - PERMISSION_DENIED: the caller is neither an admin nor a service.
         """
 
     @_abc_1.abstractmethod

@@ -532,11 +532,11 @@ export const ProviderRegistryService: GenService<{
   /**
    * Returns one provider registration of the caller's site, from either source.
    *
-   * Callers: admin.
+   * Callers: admin; service (the suite's own services read the registry).
    * Errors:
    * - INVALID_ARGUMENT: `id` empty or not a UUID.
    * - NOT_FOUND: no provider with that id on the caller's site.
-   * - PERMISSION_DENIED: the caller is not an admin.
+   * - PERMISSION_DENIED: the caller is neither an admin nor a service.
    *
    * @generated from rpc ecom.providers.v1.ProviderRegistryService.GetProvider
    */
@@ -549,11 +549,11 @@ export const ProviderRegistryService: GenService<{
    * Lists the provider registrations of the caller's site, from both sources, with typed filters,
    * sorts and cursor paging. Default order: `kind`, then `app_id`, ascending.
    *
-   * Callers: admin.
+   * Callers: admin; service (the suite's own services read the registry).
    * Errors:
    * - INVALID_ARGUMENT: a negative `page_size`, a `page_token` that is malformed or was issued
    *   for another filter or sort, or an unspecified sort field.
-   * - PERMISSION_DENIED: the caller is not an admin.
+   * - PERMISSION_DENIED: the caller is neither an admin nor a service.
    *
    * @generated from rpc ecom.providers.v1.ProviderRegistryService.ListProviders
    */

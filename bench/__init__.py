@@ -1,0 +1,1 @@
+"""Load and latency harness: `python -m bench` (see bench/README.md)."""

@@ -1,0 +1,353 @@
+"""One database per service: engine set-up, the unit of work, and retries on write conflicts.
+
+Choice for the whole suite: **SQLAlchemy Core, executed through an AsyncSession.**
+Tables are `sqlalchemy.Table` objects on a `MetaData` from `new_metadata()`; repositories write
+explicit `select()` / `insert()` / `update()` statements and run them with
+`await session.execute(...)`. No ORM mapped classes: no identity map, no lazy loading (which
+cannot work under asyncio anyway), and every read-modify-write is visible in the statement
+(`UPDATE ... SET quantity = quantity + :n`, `for_update(session, select(...))`). The AsyncSession
+is only the handle of the transaction, so a repository function takes `session: AsyncSession`.
+
+Backends (chosen by configuration, never by the service):
+- SQLite (default): `<ECOM_DATA_DIR>/<service>.db` through aiosqlite, WAL journal, busy_timeout
+  5 s, foreign keys on. Writers are serialized: inside a process by an asyncio lock (so queued
+  writers wait in the event loop, not in SQLite's sleeping busy handler), and across processes by
+  `BEGIN IMMEDIATE`, which takes the write lock when the transaction starts. A read-modify-write
+  therefore never loses an update on SQLite, even without row locks.
+- PostgreSQL when `ECOM_DATABASE_URL` is set (`postgresql://` or `postgres://`; the psycopg 3
+  async driver is used): each service lives in its own schema `ecom_<service>` through the
+  connection's `search_path`, READ COMMITTED by default. Read-modify-write uses row locks
+  (`for_update`), which are a no-op on SQLite where the write lock already covers it.
+
+`Database.run(fn)` is the way to run a unit of work: it retries the whole function on
+serialization failures (40001), deadlocks (40P01) and SQLite busy errors with jittered
+exponential backoff, then gives up with `errors.Conflict` (ABORTED, the caller may retry).
+So `fn` must be safe to run again: no side effects outside the session (publish events through
+the outbox, not directly).
+
+Timestamps: use `UtcDateTime` columns and `utcnow()`; values are always timezone-aware UTC on
+both backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import DateTime, MetaData, Select, event, text
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.types import TypeDecorator
+
+from services.platform import errors
+from services.platform.config import Config
+
+log = logging.getLogger("ecom.db")
+
+T = TypeVar("T")
+DialectName = Literal["sqlite", "postgresql"]
+Isolation = Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+#: Per-service pool on PostgreSQL. The embedded mode runs a dozen services in one process, so a
+#: small steady pool with bounded overflow keeps the total under PostgreSQL's default
+#: max_connections (100) even when every service bursts at once.
+PG_POOL_SIZE = 2
+PG_MAX_OVERFLOW = 6
+
+_PG_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+_NOTIFY_KEY = "ecom.notify_commit"
+
+#: Constraint names Alembic can address on every backend (batch mode on SQLite needs them).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """The MetaData every service declares its tables on (shared naming convention)."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on both backends (SQLite stores naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UtcDateTime needs a timezone-aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def dialect_of(session: AsyncSession | AsyncConnection) -> DialectName:
+    if isinstance(session, AsyncSession):
+        name = session.get_bind().dialect.name
+    else:
+        name = session.dialect.name
+    if name not in ("sqlite", "postgresql"):
+        raise RuntimeError(f"unsupported database dialect {name!r}")
+    return name  # type: ignore[return-value]
+
+
+def for_update(
+    session: AsyncSession | DialectName, stmt: Select[Any], *, skip_locked: bool = False
+) -> Select[Any]:
+    """Lock the selected rows until the transaction ends (PostgreSQL). On SQLite the unit of work
+    already holds the database's write lock, so this returns `stmt` unchanged."""
+    dialect = session if isinstance(session, str) else dialect_of(session)
+    if dialect == "postgresql":
+        return stmt.with_for_update(skip_locked=skip_locked)
+    return stmt
+
+
+def notify_on_commit(session: AsyncSession) -> None:
+    """Ask the Database to tell its commit listeners once this session's transaction commits
+    (the outbox uses it to wake its relay right away)."""
+    session.info[_NOTIFY_KEY] = True
+
+
+def postgres_url(raw: str) -> URL:
+    """`postgresql://` / `postgres://` (any driver) -> a `postgresql+psycopg` URL."""
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw.removeprefix("postgres://")
+    url = make_url(raw)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"ECOM_DATABASE_URL must be a PostgreSQL URL, got {url.drivername!r}")
+    return url.set(drivername="postgresql+psycopg")
+
+
+def schema_for(service: str) -> str:
+    return f"ecom_{service}"
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A conflict that a fresh attempt of the same unit of work can succeed after."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _PG_RETRYABLE_SQLSTATES:
+        return True
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _SQLITE_BUSY_CODES:
+        return True
+    # aiosqlite may re-raise without the error code attribute.
+    message = str(orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def _backoff(attempt: int, *, base_s: float = 0.01, cap_s: float = 0.5) -> float:
+    """Full jitter: spreads retries of colliding transactions apart."""
+    return random.uniform(0, min(cap_s, base_s * 2**attempt))
+
+
+class Database:
+    """The database of one service. Build it with `Database.for_service`; share one per process
+    and service (the runtime caches it)."""
+
+    def __init__(self, engine: AsyncEngine, *, service: str, schema: str | None) -> None:
+        self.engine = engine
+        self.service = service
+        #: PostgreSQL schema of the service (None on SQLite).
+        self.schema = schema
+        name = engine.dialect.name
+        if name not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database dialect {name!r}")
+        self.dialect: DialectName = name  # type: ignore[assignment]
+        self._write_lock = asyncio.Lock()
+        self._commit_listeners: list[Callable[[], None]] = []
+        self._engines: dict[tuple[bool, str | None], AsyncEngine] = {}
+        self._sessions = async_sessionmaker(expire_on_commit=False, autoflush=False)
+
+    @classmethod
+    def for_service(cls, config: Config, service: str) -> Database:
+        if not _SERVICE_NAME.match(service):
+            raise ValueError(f"service name {service!r} is not a lowercase identifier")
+        if config.database_url:
+            return cls.postgresql(config.database_url, service)
+        return cls.sqlite(config.data_dir / f"{service}.db", service)
+
+    @classmethod
+    def sqlite(
+        cls, path: Path, service: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        _install_sqlite_hooks(engine, busy_timeout_ms)
+        return cls(engine, service=service, schema=None)
+
+    @classmethod
+    def postgresql(cls, url: str, service: str) -> Database:
+        schema = schema_for(service)
+        engine = create_async_engine(
+            postgres_url(url),
+            pool_size=PG_POOL_SIZE,
+            max_overflow=PG_MAX_OVERFLOW,
+            pool_timeout=10,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"options": f"-c search_path={schema}"},
+        )
+        return cls(engine, service=service, schema=schema)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        database = self.engine.url.database
+        return Path(database) if self.dialect == "sqlite" and database else None
+
+    def _engine(self, readonly: bool, isolation: Isolation | None) -> AsyncEngine:
+        if self.dialect == "sqlite":
+            isolation = None  # SQLite transactions are serializable already
+        key = (readonly, isolation)
+        engine = self._engines.get(key)
+        if engine is None:
+            options: dict[str, Any] = {"ecom_readonly": readonly}
+            if isolation is not None:
+                options["isolation_level"] = isolation
+            if readonly and self.dialect == "postgresql":
+                options["postgresql_readonly"] = True  # a stray write fails instead of landing
+            engine = self.engine.execution_options(**options)
+            self._engines[key] = engine
+        return engine
+
+    def _writer(self, readonly: bool) -> contextlib.AbstractAsyncContextManager[Any]:
+        if self.dialect == "sqlite" and not readonly:
+            return self._write_lock
+        return contextlib.nullcontext()
+
+    @contextlib.asynccontextmanager
+    async def transaction(
+        self, *, readonly: bool = False, isolation: Isolation | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends normally, rolls back when it raises.
+
+        `readonly=True` skips the write lock on SQLite (WAL readers never wait for writers); a
+        read-only transaction must not write. Prefer `run`, which also retries conflicts.
+        """
+        async with self._writer(readonly):
+            session = self._sessions(bind=self._engine(readonly, isolation))
+            async with session, session.begin():
+                yield session
+        if session.info.get(_NOTIFY_KEY):
+            self._notify_commit()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in a write transaction (migrations, bulk jobs)."""
+        async with self._writer(False), self._engine(False, None).begin() as conn:
+            yield conn
+
+    async def run(
+        self,
+        fn: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        retries: int = 5,
+        readonly: bool = False,
+        isolation: Isolation | None = None,
+    ) -> T:
+        """Run `fn` in a unit of work; on a write conflict roll back and run it again."""
+        attempt = 0
+        while True:
+            try:
+                async with self.transaction(readonly=readonly, isolation=isolation) as session:
+                    return await fn(session)
+            except DBAPIError as exc:
+                if not is_retryable(exc):
+                    raise
+                if attempt >= retries:
+                    raise errors.Conflict(
+                        "TRANSACTION_CONFLICT",
+                        "the request collided with concurrent changes; retry it",
+                    ) from exc
+                log.debug("retrying %s unit of work after %s", self.service, exc.orig)
+            attempt += 1
+            await asyncio.sleep(_backoff(attempt))
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after each commit marked with `notify_on_commit`; returns a remover."""
+        self._commit_listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._commit_listeners.remove(listener)
+
+        return remove
+
+    def _notify_commit(self) -> None:
+        for listener in list(self._commit_listeners):
+            try:
+                listener()
+            except Exception:  # a broken listener must not fail a committed request
+                log.exception("commit listener failed")
+
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        """True when a round trip to the database works (health checks)."""
+
+        async def probe() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(probe(), timeout_s)
+        except Exception:  # any failure means unhealthy
+            log.warning("database ping failed for %s", self.service, exc_info=True)
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (the driver's implicit BEGIN is DEFERRED and would upgrade
+        # to a write lock mid-transaction, where SQLite can only fail with SQLITE_BUSY).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        readonly = conn.get_execution_options().get("ecom_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

@@ -1,0 +1,1 @@
+"""Domain events: the bus they are published on and the relay that feeds it from the outbox."""

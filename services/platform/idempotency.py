@@ -1,0 +1,169 @@
+"""AIP-155 request ids: a retried mutation returns its first response instead of running again.
+
+Use it inside the service's unit of work, around the mutation, so that the stored response
+commits atomically with the change (and rolls back with it):
+
+    async def add(session):
+        return await run_idempotent(
+            session, site=caller.site, scope="ecom.cart.v1.CartService/AddToCart",
+            request_id=request.request_id, request=request,
+            response_type=AddToCartResponse, produce=lambda: mutate(session),
+        )
+    return await database.run(add)
+
+Key: (site, scope, request_id). Fingerprint: sha256 of the request's deterministic serialization
+with its `request_id` cleared. Same key and fingerprint: the stored response, nothing runs. Same
+key, other fingerprint: ALREADY_EXISTS (REQUEST_ID_REUSED). Empty request_id: just `produce()`.
+Errors are not stored: a call that failed can be retried with the same id.
+
+Concurrent retries with one id: the key row is claimed with `INSERT ... ON CONFLICT DO NOTHING`
+before the mutation. On PostgreSQL a second claim of an uncommitted key waits on the unique index
+until the first transaction ends, then sees the committed row (READ COMMITTED takes a fresh
+snapshot per statement) and returns the stored response; under REPEATABLE READ it fails with a
+serialization error that `Database.run` retries. On SQLite writers are serialized, so the second
+call simply finds the committed row. A row without a response (a caller swallowed the error of
+`produce` and committed anyway) is taken over by the next call.
+
+Keys live `KEY_TTL` (72 h, the contract's minimum); an expired key is treated as absent and
+`purge_expired_keys` (called by the outbox relay's housekeeping) deletes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from google.protobuf.message import Message
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.platform import errors
+from services.platform.db import dialect_of, for_update, utcnow
+from services.platform.schema.tables import idempotency_keys
+
+M = TypeVar("M", bound=Message)
+
+KEY_TTL = timedelta(hours=72)
+MAX_REQUEST_ID_LENGTH = 200
+REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
+
+
+def fingerprint(request: Message, request_id_field: str = "request_id") -> str:
+    """sha256 of the request without its request id (deterministic serialization)."""
+    copy = type(request)()
+    copy.CopyFrom(request)
+    copy.ClearField(request_id_field)
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _key(site: str, scope: str, request_id: str) -> Any:
+    return (
+        (idempotency_keys.c.site == site)
+        & (idempotency_keys.c.scope == scope)
+        & (idempotency_keys.c.request_id == request_id)
+    )
+
+
+async def _claim(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert the key row; False when it already exists (committed by someone else)."""
+    dialect_insert: Any = (
+        postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    )
+    stmt = (
+        dialect_insert(idempotency_keys)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["site", "scope", "request_id"])
+        .returning(idempotency_keys.c.request_id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def run_idempotent(
+    session: AsyncSession,
+    *,
+    site: str,
+    scope: str,
+    request_id: str,
+    request: Message,
+    response_type: type[M],
+    produce: Callable[[], Awaitable[M]],
+    request_id_field: str = "request_id",
+) -> M:
+    """Return the response stored for this request id, or run `produce` and store its result."""
+    if not request_id:
+        return await produce()
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise errors.InvalidArgument.of(
+            request_id_field, f"must be at most {MAX_REQUEST_ID_LENGTH} characters"
+        )
+    now = utcnow()
+    digest = fingerprint(request, request_id_field)
+    key = _key(site, scope, request_id)
+    claimed = await _claim(
+        session,
+        {
+            "site": site,
+            "scope": scope,
+            "request_id": request_id,
+            "fingerprint": digest,
+            "created_at": now,
+            "expires_at": now + KEY_TTL,
+        },
+    )
+    if not claimed:
+        row = (
+            await session.execute(for_update(session, select(idempotency_keys).where(key)))
+        ).one()
+        usable = row.expires_at > now and row.response is not None
+        if usable and row.fingerprint != digest:
+            raise errors.AlreadyExists(
+                REQUEST_ID_REUSED,
+                f"request id {request_id!r} was already used for a different request",
+                metadata={"request_id": request_id},
+            )
+        if usable:
+            if row.response_type != response_type.DESCRIPTOR.full_name:
+                raise errors.AlreadyExists(
+                    REQUEST_ID_REUSED,
+                    f"request id {request_id!r} was already used for another kind of request",
+                    metadata={"request_id": request_id},
+                )
+            stored = response_type()
+            stored.ParseFromString(row.response)
+            return stored
+        # Expired or abandoned: this call takes the key over.
+        await session.execute(
+            update(idempotency_keys)
+            .where(key)
+            .values(fingerprint=digest, created_at=now, expires_at=now + KEY_TTL)
+        )
+    response = await produce()
+    await session.execute(
+        update(idempotency_keys)
+        .where(key)
+        .values(
+            response_type=response.DESCRIPTOR.full_name,
+            response=response.SerializeToString(deterministic=True),
+        )
+    )
+    return response
+
+
+async def purge_expired_keys(
+    session: AsyncSession, *, now: datetime | None = None, limit: int = 1000
+) -> int:
+    """Delete up to `limit` expired keys; returns how many went (call until it returns 0)."""
+    now = now or utcnow()
+    doomed = (
+        select(idempotency_keys.c.site, idempotency_keys.c.scope, idempotency_keys.c.request_id)
+        .where(idempotency_keys.c.expires_at <= now)
+        .limit(limit)
+    )
+    columns = tuple_(
+        idempotency_keys.c.site, idempotency_keys.c.scope, idempotency_keys.c.request_id
+    )
+    result = await session.execute(delete(idempotency_keys).where(columns.in_(doomed)))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,137 @@
+"""`ecom serve` on embedded defaults: every service healthy, reflected, callable with buf curl,
+and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from services import targets
+from tests.e2e.serve import ecom_serve, suite_env
+
+BUF = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "buf")
+
+
+async def _reflected_services(address: str) -> set[str]:
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+
+        async def requests():  # type: ignore[no-untyped-def]
+            yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+        async for reply in stub.ServerReflectionInfo(requests(), timeout=10):
+            return {s.name for s in reply.list_services_response.service}
+    return set()
+
+
+async def _health(address: str, service: str) -> int:
+    async with grpc.aio.insecure_channel(address) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=10
+        )
+    return int(reply.status)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    env = suite_env(tmp_path_factory.mktemp("serve"))
+    with ecom_serve(env) as serve:
+        yield serve
+
+
+def test_every_built_service_is_listed(served) -> None:  # type: ignore[no-untyped-def]
+    assert served.services, "ecom serve listed no services"
+    assert targets.available(), "no service target is built"
+
+
+async def test_every_service_is_serving_and_reflected(served) -> None:  # type: ignore[no-untyped-def]
+    reflected = await _reflected_services(served.address)
+    for name in served.services:
+        assert name in reflected
+        assert await _health(served.address, name) == health_pb2.HealthCheckResponse.SERVING
+    assert "grpc.health.v1.Health" in reflected
+
+
+def test_buf_curl_lists_and_calls_services(served) -> None:  # type: ignore[no-untyped-def]
+    base = f"http://{served.address}"
+    listed = subprocess.run(
+        [BUF, "curl", "--http2-prior-knowledge", "--protocol", "grpc", "--list-services", base],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert set(served.services) <= set(listed.stdout.split())
+    called = subprocess.run(
+        [
+            BUF,
+            "curl",
+            "--http2-prior-knowledge",
+            "--protocol",
+            "grpc",
+            "-H",
+            f"authorization: Bearer {served.admin_token}",
+            "-d",
+            "{}",
+            f"{base}/grpc.health.v1.Health/Check",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(called.stdout)["status"] == "SERVING"
+
+
+def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
+    with ecom_serve(suite_env(tmp_path)) as serve:
+        serve.process.send_signal(signal.SIGTERM)
+        assert serve.process.wait(timeout=20) == 0
+
+
+def test_several_workers_without_redis_are_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "serve", "--port", "0", "--workers", "2"],
+        env=suite_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "ECOM_REDIS_URL" in result.stderr
+
+
+async def _eventually(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
+def _listening_pids(port: int) -> set[str]:
+    listing = subprocess.run(
+        ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return set(re.findall(r"pid=(\d+)", listing))
+
+
+async def test_two_workers_share_one_port(tmp_path: Path, redis_url: str, key_prefix: str) -> None:
+    env = suite_env(tmp_path, {"ECOM_REDIS_URL": redis_url, "ECOM_KEY_PREFIX": key_prefix})
+    with ecom_serve(env, "--workers", "2") as serve:
+        for _ in range(20):
+            assert await _health(serve.address, "") == health_pb2.HealthCheckResponse.SERVING
+        assert await _eventually(lambda: len(_listening_pids(serve.port)) == 2, timeout_s=20)

@@ -1,0 +1,61 @@
+from google.rpc import code_pb2, error_details_pb2
+
+from services.platform import errors
+from services.platform.status import to_status_proto
+
+
+def _details(status, kind):  # type: ignore[no-untyped-def]
+    found = []
+    for detail in status.details:
+        message = kind()
+        if detail.Unpack(message):
+            found.append(message)
+    return found
+
+
+def test_invalid_argument_carries_every_field_violation() -> None:
+    violations = errors.Violations()
+    violations.add("line_items[0].quantity", "must be 1..100000")
+    violations.add("currency", "unknown currency")
+    try:
+        violations.raise_if_any()
+    except errors.InvalidArgument as exc:
+        status = to_status_proto(exc, "ecom.cart.v1")
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    (bad_request,) = _details(status, error_details_pb2.BadRequest)
+    assert [v.field for v in bad_request.field_violations] == ["line_items[0].quantity", "currency"]
+
+
+def test_failed_precondition_carries_reason_domain_and_metadata() -> None:
+    exc = errors.FailedPrecondition(
+        "INSUFFICIENT_INVENTORY", "not enough stock", metadata={"item": "sku-1"}
+    )
+    status = to_status_proto(exc, "ecom.checkout.v1")
+    assert status.code == code_pb2.FAILED_PRECONDITION
+    (info,) = _details(status, error_details_pb2.ErrorInfo)
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "INSUFFICIENT_INVENTORY",
+        "ecom.checkout.v1",
+        {"item": "sku-1"},
+    )
+
+
+def test_revision_mismatch_is_aborted_with_current_revision() -> None:
+    status = to_status_proto(errors.RevisionMismatch("cart", 3, 5), "ecom.cart.v1")
+    assert status.code == code_pb2.ABORTED
+    (info,) = _details(status, error_details_pb2.ErrorInfo)
+    assert info.reason == "REVISION_MISMATCH"
+    assert info.metadata["current_revision"] == "5"
+
+
+def test_unavailable_carries_retry_info() -> None:
+    exc = errors.Unavailable("DATABASE_UNAVAILABLE", "db down", retry_after_s=2.5)
+    status = to_status_proto(exc, "ecom.orders.v1")
+    assert status.code == code_pb2.UNAVAILABLE
+    (retry,) = _details(status, error_details_pb2.RetryInfo)
+    assert retry.retry_delay.ToMilliseconds() == 2500
+
+
+def test_check_revision_ignores_zero() -> None:
+    errors.check_revision("cart", 0, 7)
+    errors.check_revision("cart", 7, 7)
