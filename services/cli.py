@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--services", help="comma-separated targets (default: all)")
     migrate.set_defaults(run=_migrate_command)
 
+    health = commands.add_parser("health", help="exit 0 when a server reports SERVING")
+    health.add_argument("--address", default="127.0.0.1:50051")
+    health.add_argument("--service", default="", help="a proto service name ('' = the server)")
+    health.add_argument("--timeout", type=float, default=4.0, help="seconds")
+    health.set_defaults(run=_health_command)
+
     show = commands.add_parser("config", help="list every ECOM_* setting and its default")
     show.set_defaults(run=lambda config, args: print(describe_settings()) or 0)
     return parser
@@ -80,6 +86,23 @@ def _token_command(config: Config, args: argparse.Namespace) -> int:
     tokens = TokenService(config.auth_secret)
     print(tokens.mint(role=Role(args.role), site=args.site, subject=args.sub, ttl_s=args.ttl))
     return 0
+
+
+def _health_command(config: Config, args: argparse.Namespace) -> int:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(args.address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
+        except grpc.RpcError as exc:
+            print(f"ecom: {args.address}: {exc.code().name}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(status)
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
 def _migrate_command(config: Config, args: argparse.Namespace) -> int:
@@ -169,21 +192,23 @@ async def _serve(config: Config, names: list[str], host: str, port: int, announc
 
 
 def _announce(config: Config, port: int, host: str, service_names: list[str]) -> None:
-    tokens = TokenService(config.auth_secret)
-    admin = tokens.mint(role=Role.ADMIN, site="demo", subject="admin", ttl_s=24 * 3600)
-    lines = [
-        f"ecom-grpc listening on {host}:{port}",
-        *(f"  {name}" for name in service_names),
-        "",
-        "admin token for site 'demo' (24 h):",
-        f"  {admin}",
-        "",
-        "try:",
-        f"  export TOKEN={admin}",
-        f"  grpcurl -plaintext {host}:{port} list",
-        f"  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{{}}' {host}:{port} "
-        "ecom.providers.v1.ProviderRegistryService/ListProviders",
-    ]
+    lines = [f"ecom-grpc listening on {host}:{port}", *(f"  {name}" for name in service_names)]
+    if config.env == "dev":
+        # Only in dev mode: in production an admin credential must never reach the logs.
+        admin = TokenService(config.auth_secret).mint(
+            role=Role.ADMIN, site="demo", subject="admin", ttl_s=24 * 3600
+        )
+        lines += [
+            "",
+            "admin token for site 'demo' (24 h):",
+            f"  {admin}",
+            "",
+            "try:",
+            f"  export TOKEN={admin}",
+            f"  grpcurl -plaintext {host}:{port} list",
+            f"  grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{{}}' {host}:{port} "
+            "ecom.providers.v1.ProviderRegistryService/ListProviders",
+        ]
     print("\n".join(lines), flush=True)
 
 

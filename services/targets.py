@@ -41,7 +41,9 @@ def load(name: str) -> ServiceModule:
         if exc.name and PACKAGES[name].startswith(exc.name):
             raise UnknownTarget(f"service {name!r} is not built yet") from exc
         raise
-    module: ServiceModule = package.MODULE
+    module: ServiceModule | None = getattr(package, "MODULE", None)
+    if module is None:
+        raise UnknownTarget(f"service {name!r} is not built yet (no MODULE)")
     return module
 
 

@@ -36,12 +36,13 @@ import contextlib
 import logging
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import DateTime, MetaData, Select, event, text
+from sqlalchemy import DateTime, MetaData, Select, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -132,6 +133,24 @@ def for_update(
     if dialect == "postgresql":
         return stmt.with_for_update(skip_locked=skip_locked)
     return stmt
+
+
+async def insert_if_absent(
+    session: AsyncSession, table: Table, values: dict[str, Any], key: Sequence[str]
+) -> bool:
+    """Insert a row unless one with the same `key` columns exists; True when this call inserted.
+    A concurrent insert of the same key waits for the other transaction (PostgreSQL) or is
+    serialized with it (SQLite), so exactly one caller gets True."""
+    dialect_insert: Any = (
+        postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    )
+    stmt = (
+        dialect_insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(*(table.c[name] for name in key))
+    )
+    return (await session.execute(stmt)).first() is not None
 
 
 def notify_on_commit(session: AsyncSession) -> None:

@@ -37,11 +37,10 @@ from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import delete, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.platform import errors
-from services.platform.db import dialect_of, for_update, utcnow
+from services.platform.db import for_update, insert_if_absent, utcnow
 from services.platform.schema.tables import idempotency_keys
 
 M = TypeVar("M", bound=Message)
@@ -69,16 +68,9 @@ def _key(site: str, scope: str, request_id: str) -> Any:
 
 async def _claim(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Insert the key row; False when it already exists (committed by someone else)."""
-    dialect_insert: Any = (
-        postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    return await insert_if_absent(
+        session, idempotency_keys, values, ("site", "scope", "request_id")
     )
-    stmt = (
-        dialect_insert(idempotency_keys)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["site", "scope", "request_id"])
-        .returning(idempotency_keys.c.request_id)
-    )
-    return (await session.execute(stmt)).first() is not None
 
 
 async def run_idempotent(

@@ -8,6 +8,7 @@ once per call and stores the resulting `Caller` in a context variable that servi
 from __future__ import annotations
 
 import enum
+import re
 import time
 import uuid
 from contextvars import ContextVar
@@ -18,6 +19,8 @@ import jwt
 from services.platform.errors import PermissionDenied, Unauthenticated
 
 TOKEN_ISSUER = "ecom-grpc"
+#: What a site name may look like: it becomes part of storage keys and stream names.
+SITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ALGORITHM = "HS256"
 
 
@@ -117,6 +120,8 @@ class TokenService:
         except ValueError as exc:
             raise Unauthenticated("token has an unknown role") from exc
         site, subject = claims.get("site"), claims.get("sub")
-        if not isinstance(site, str) or not site or not isinstance(subject, str) or not subject:
-            raise Unauthenticated("token lacks a site or subject")
+        if not isinstance(site, str) or not SITE_PATTERN.fullmatch(site):
+            raise Unauthenticated("token lacks a valid site")
+        if not isinstance(subject, str) or not subject:
+            raise Unauthenticated("token lacks a subject")
         return Caller(site=site, subject=subject, role=role)

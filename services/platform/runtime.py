@@ -85,9 +85,10 @@ class Runtime:
     def peer_channel(self, service: str) -> grpc.aio.Channel:
         address = self.peer_address(service)
         if address not in self._channels:
-            self._channels[address] = grpc.aio.insecure_channel(
-                address, options=channel_options(self.config)
-            )
+            # Round robin over every address the name resolves to, so replicas behind a
+            # headless service share the load instead of one of them taking it all.
+            options = [*channel_options(self.config), ("grpc.lb_policy_name", "round_robin")]
+            self._channels[address] = grpc.aio.insecure_channel(address, options=options)
         return self._channels[address]
 
     def service_token(self, site: str) -> str:

@@ -13,6 +13,11 @@ bus's raw positions: the Events service wraps them in opaque, site-bound tokens.
 
 Type filters hold exact types or prefixes ending in '.', ORed; an empty filter matches all.
 
+Every event is also appended, in the same step, to the all-sites stream `ALL_SITES`: the suite's
+own consumers (orders applying fulfillment status, recommendations learning from orders) read
+that one stream instead of one per site. Site names cannot collide with it (tokens only carry
+sites matching `identity.SITE_PATTERN`).
+
 Everything is built on `scan`, which examines stream entries in order (forward or backward) and
 reports how far it got (`Batch.position`) even when nothing matched, so a narrow subscriber can
 still advance and heartbeat its position. A forward scan from a cursor whose successors were
@@ -37,6 +42,9 @@ from ecom.events.v1 import event_pb2
 
 Event = event_pb2.Event
 Where = Callable[[Event], bool]
+
+#: The stream every event is appended to besides its site's; read by the suite's consumers.
+ALL_SITES = "*"
 
 _CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
 _CHUNK = 200
@@ -266,14 +274,16 @@ class InProcessBus(_ScanningBus):
         touched: set[str] = set()
         now = time.time()
         for event in events:
-            if not event.site:
+            if not event.site or event.site == ALL_SITES:
                 raise ValueError("an event needs a site")
-            log = self._log(event.site)
-            key = self._next_key()
-            log.keys.append(key)
-            log.entries.append(_Entry(f"{key[0]}-{key[1]}", event.type, _encode(event)))
-            log.times.append(now)
-            touched.add(event.site)
+            data = _encode(event)
+            for stream in (event.site, ALL_SITES):
+                log = self._log(stream)
+                key = self._next_key()
+                log.keys.append(key)
+                log.entries.append(_Entry(f"{key[0]}-{key[1]}", event.type, data))
+                log.times.append(now)
+                touched.add(stream)
         for site in touched:
             log = self._sites[site]
             self._trim(log, now)
@@ -379,13 +389,15 @@ class RedisStreamBus(_ScanningBus):
     async def publish(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        sites: list[str] = []
+        # MULTI/EXEC: an event lands in its site's stream and the all-sites stream together.
+        pipe = self._redis.pipeline(transaction=True)
+        sites: list[str] = [ALL_SITES]
         for event in events:
-            if not event.site:
+            if not event.site or event.site == ALL_SITES:
                 raise ValueError("an event needs a site")
             fields = {"t": event.type, "e": base64.b64encode(_encode(event))}
-            pipe.xadd(self.key(event.site), fields, maxlen=self._max_len, approximate=True)  # type: ignore[arg-type]
+            for stream in (event.site, ALL_SITES):
+                pipe.xadd(self.key(stream), fields, maxlen=self._max_len, approximate=True)  # type: ignore[arg-type]
             if event.site not in sites:
                 sites.append(event.site)
         oldest_kept_ms = int((time.time() - self._retention_s) * 1000)

@@ -75,3 +75,24 @@ idempotency_keys = Table(
     PrimaryKeyConstraint("site", "scope", "request_id"),
 )
 Index("ix_idempotency_keys_expires_at", idempotency_keys.c.expires_at)
+
+#: How far each event consumer of this service has read the all-sites stream.
+consumer_positions = Table(
+    "consumer_positions",
+    metadata,
+    Column("consumer", String(200), primary_key=True),
+    Column("cursor", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Events a consumer has handled, so a redelivered event is handled once (at-least-once bus,
+#: effectively-once handling). Purged after the bus's retention.
+consumed_events = Table(
+    "consumed_events",
+    metadata,
+    Column("consumer", String(200), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("consumed_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("consumer", "event_id"),
+)
+Index("ix_consumed_events_consumed_at", consumed_events.c.consumed_at)

@@ -25,6 +25,9 @@ from services.platform.migrations import (
 )
 from services.platform.schema import tables
 
+#: The newest revision of the platform's own tables.
+PLATFORM_HEAD = "platform_0002"
+
 SERVICE_REVISION = """
 def upgrade() -> None:
     op.create_table(
@@ -69,7 +72,7 @@ async def test_platform_tables_are_created_once(database: Database) -> None:
         await _table_names(database)
     )
     await migrate(database, None)  # already at head: nothing to do
-    assert await _versions(database, PLATFORM_VERSION_TABLE) == ["platform_0001"]
+    assert await _versions(database, PLATFORM_VERSION_TABLE) == [PLATFORM_HEAD]
 
 
 @pytest.mark.parametrize("nested", [False, True], ids=["flat", "versions-dir"])
@@ -80,7 +83,7 @@ async def test_service_chain_runs_after_the_platform_chain(
     await migrate(database, directory)
     assert "widgets" in await _table_names(database)
     assert await _versions(database, SERVICE_VERSION_TABLE) == ["svc_0001"]
-    assert await _versions(database, PLATFORM_VERSION_TABLE) == ["platform_0001"]
+    assert await _versions(database, PLATFORM_VERSION_TABLE) == [PLATFORM_HEAD]
     await migrate(database, directory)
     assert await _versions(database, SERVICE_VERSION_TABLE) == ["svc_0001"]
 

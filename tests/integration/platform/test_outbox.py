@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from services.platform.events.relay import OutboxRelay
 from services.platform.migrations import migrate
 from services.platform.outbox import pending_count, record_event
 from services.platform.schema.tables import outbox
+from tests.helpers import eventually
 
 CREATED = "ecom.cart.v1.cart_created"
 UPDATED = "ecom.cart.v1.cart_updated"
@@ -38,14 +38,6 @@ async def _record(db: Database, site: str, entity: str, type: str = UPDATED) -> 
         )
 
     await db.run(unit)
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 async def _pending(db: Database) -> int:
@@ -166,9 +158,9 @@ async def test_relay_publishes_in_order_and_wakes_on_commit(
         for n in range(3):
             await _record(database, site, "cart-1", CREATED if n == 0 else UPDATED)
         await _record(database, site, "cart-2", CREATED)
-        await _eventually(lambda: _has(bus, site, 4), timeout_s=5)
+        await eventually(lambda: _has(bus, site, 4), timeout_s=5)
         # Published first, marked when the batch commits right after.
-        await _eventually(lambda: _is_zero(database), timeout_s=5)
+        await eventually(lambda: _is_zero(database), timeout_s=5)
     events = await bus.read(site, after=None, types=(), limit=100)
     assert [(e.entity_id, e.entity_sequence) for e in events] == [
         ("cart-1", 1),
@@ -222,7 +214,7 @@ async def test_events_survive_a_relay_crash_between_publish_and_mark(
 
     await _record(database, site, "cart-1")  # committed while no relay runs
     async with _running(OutboxRelay(database, bus, batch_size=4)):
-        await _eventually(lambda: _is_zero(database))
+        await eventually(lambda: _is_zero(database))
     events = await bus.read(site, after=None, types=(), limit=1000)
     assert len(events) == 4 + 9  # the crashed batch went out twice
     delivered = _assert_in_entity_order(events)
@@ -249,7 +241,7 @@ async def test_relay_outlives_bus_errors(database: Database, bus: EventBus, site
     relay = OutboxRelay(database, flaky, retry_initial_s=0.01, retry_max_s=0.05)  # type: ignore[arg-type]
     await _record(database, site, "cart-1", CREATED)
     async with _running(relay):
-        await _eventually(lambda: _is_zero(database))
+        await eventually(lambda: _is_zero(database))
     assert flaky.attempts == 4
     assert [e.entity_sequence for e in await bus.read(site, after=None, types=(), limit=10)] == [1]
 
@@ -274,7 +266,7 @@ async def test_relays_in_several_processes_keep_entity_order(
             await asyncio.gather(
                 *(writer(db, f"cart-{n}") for n in range(4) for db in (database, other))
             )
-            await _eventually(lambda: _is_zero(database))
+            await eventually(lambda: _is_zero(database))
         events = await bus.read(site, after=None, types=(), limit=1000)
         delivered = _assert_in_entity_order(events)
         assert delivered == {f"cart-{n}": list(range(1, 17)) for n in range(4)}
@@ -288,7 +280,7 @@ async def test_housekeeping_deletes_old_published_rows(
     await _record(database, site, "cart-1", CREATED)
     await _record(database, site, "cart-1")
     async with _running(OutboxRelay(database, bus)):
-        await _eventually(lambda: _is_zero(database))
+        await eventually(lambda: _is_zero(database))
     # Age the first row past the retention of published rows.
     await database.run(
         lambda s: s.execute(
@@ -298,7 +290,7 @@ async def test_housekeeping_deletes_old_published_rows(
         )
     )
     async with _running(OutboxRelay(database, bus, keep_published=timedelta(days=1))):
-        await _eventually(lambda: _row_count(database, 1))
+        await eventually(lambda: _row_count(database, 1))
     rows = (await database.run(lambda s: s.execute(select(outbox.c.entity_sequence)))).all()
     assert [r.entity_sequence for r in rows] == [2]
 
