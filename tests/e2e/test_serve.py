@@ -135,3 +135,62 @@ async def test_two_workers_share_one_port(tmp_path: Path, redis_url: str, key_pr
         for _ in range(20):
             assert await _health(serve.address, "") == health_pb2.HealthCheckResponse.SERVING
         assert await _eventually(lambda: len(_listening_pids(serve.port)) == 2, timeout_s=20)
+
+
+class _SlowHealth(health_pb2_grpc.HealthServicer):
+    """A provider whose health check takes a while: the in-flight call during SIGTERM."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self.started = asyncio.Event()
+
+    async def Check(self, request, context):  # type: ignore[no-untyped-def]
+        self.started.set()
+        await asyncio.sleep(self.delay_s)
+        return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+
+
+async def test_sigterm_lets_an_in_flight_call_finish(tmp_path: Path) -> None:
+    from google.protobuf import duration_pb2
+
+    from ecom.providers.v1 import provider_pb2
+    from ecom.providers.v1 import provider_registry_service_pb2 as registry
+    from ecom.providers.v1 import provider_registry_service_pb2_grpc as registry_grpc
+
+    slow = _SlowHealth(delay_s=1.5)
+    provider_server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(slow, provider_server)
+    provider_port = provider_server.add_insecure_port("127.0.0.1:0")
+    await provider_server.start()
+    try:
+        with ecom_serve(suite_env(tmp_path), "--services", "providers") as serve:
+            metadata = (("authorization", f"Bearer {serve.admin_token}"),)
+            async with grpc.aio.insecure_channel(serve.address) as channel:
+                stub = registry_grpc.ProviderRegistryServiceStub(channel)
+                registered = await stub.RegisterProvider(
+                    registry.RegisterProviderRequest(
+                        provider=provider_pb2.Provider(
+                            kind=provider_pb2.PROVIDER_KIND_SHIPPING_RATES,
+                            app_id="slow-shipping",
+                            target=f"127.0.0.1:{provider_port}",
+                            timeout=duration_pb2.Duration(seconds=5),
+                        )
+                    ),
+                    metadata=metadata,
+                    timeout=10,
+                )
+                check = asyncio.ensure_future(
+                    stub.CheckProvider(
+                        registry.CheckProviderRequest(id=registered.provider.id),
+                        metadata=metadata,
+                        timeout=20,
+                    )
+                )
+                await asyncio.wait_for(slow.started.wait(), 10)
+                serve.process.send_signal(signal.SIGTERM)
+                reply = await check
+            assert reply.health == provider_pb2.PROVIDER_HEALTH_SERVING
+            assert reply.latency.ToMilliseconds() >= 1400
+            assert await asyncio.to_thread(serve.process.wait, 20) == 0
+    finally:
+        await provider_server.stop(None)
