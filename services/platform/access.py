@@ -33,7 +33,11 @@ class ServicePolicy:
 ACCESS: dict[str, ServicePolicy] = {
     "ecom.cart.v1.CartService": ServicePolicy(EVERYONE),
     "ecom.cart.v1.CurrentCartService": ServicePolicy(EVERYONE),
-    "ecom.checkout.v1.CheckoutService": ServicePolicy(EVERYONE),
+    # Buyers reach their own checkouts (the service checks ownership); the URL override and
+    # completing without an order are back-office operations.
+    "ecom.checkout.v1.CheckoutService": ServicePolicy(
+        EVERYONE, {"RemoveOverrideCheckoutUrl": STAFF, "MarkCheckoutAsCompleted": STAFF}
+    ),
     "ecom.checkout.v1.AbandonedCheckoutService": ServicePolicy(STAFF),
     "ecom.orders.v1.OrdersService": ServicePolicy(
         STAFF, {"GetOrder": EVERYONE, "SearchOrders": EVERYONE}
@@ -41,8 +45,10 @@ ACCESS: dict[str, ServicePolicy] = {
     "ecom.orders.v1.OrderTransactionsService": ServicePolicy(
         STAFF, {"ListTransactionsForSingleOrder": EVERYONE}
     ),
+    # Buyers list fulfillments of their own orders (the service checks ownership).
     "ecom.fulfillment.v1.OrderFulfillmentsService": ServicePolicy(
-        STAFF, {"ListFulfillmentsForSingleOrder": EVERYONE}
+        STAFF,
+        {"ListFulfillmentsForSingleOrder": EVERYONE, "ListFulfillmentsForMultipleOrders": EVERYONE},
     ),
     "ecom.discounts.v1.DiscountRulesService": ServicePolicy(STAFF),
     "ecom.discounts.v1.CouponsService": ServicePolicy(STAFF),

@@ -7,8 +7,10 @@ modules stay free of transport concerns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from google.protobuf.message import Message
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,12 @@ class Violations:
 
 class ReasonedError(DomainError):
     """An error with an ErrorInfo reason (UPPER_SNAKE_CASE), string metadata and, where the
-    problem concerns request fields, field violations."""
+    problem concerns request fields, field violations.
+
+    `details` are further typed messages a contract promises next to the ErrorInfo (such as
+    `ecom.spi.inventory.v1.InsufficientInventory`); the status mapping packs each one into
+    `google.rpc.Status.details` after the ErrorInfo, in order.
+    """
 
     def __init__(
         self,
@@ -70,11 +77,13 @@ class ReasonedError(DomainError):
         *,
         metadata: Mapping[str, str] | None = None,
         violations: Iterable[FieldViolation] = (),
+        details: Sequence[Message] = (),
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.metadata = dict(metadata or {})
         self.violations = tuple(violations)
+        self.details = tuple(details)
 
 
 class NotFound(ReasonedError):

@@ -54,6 +54,7 @@ def to_status_proto(exc: errors.DomainError, domain: str) -> status_pb2.Status:
             reason=exc.reason, domain=domain, metadata=dict(exc.metadata)
         )
         status.details.append(_pack(info))
+        status.details.extend(_pack(detail) for detail in exc.details)
     elif isinstance(exc, errors.RevisionMismatch):
         info = error_details_pb2.ErrorInfo(
             reason=exc.reason,

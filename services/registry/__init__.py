@@ -3,13 +3,15 @@
 Providers registered per site through the API live in this service's own table (migrations in
 `migrations/`); providers declared in the JSON file named by `ECOM_PROVIDERS_FILE` (format in
 `services.platform.providers.config_file` and docs/providers.md) are loaded at start-up and
-served read-only next to them. Other services never read these tables: they ask this service over
-gRPC through `services.platform.providers.ProviderClient`.
+served read-only next to them. Without a file, the reference providers this deployment serves
+are listed for every site instead (`defaults.py`). Other services never read these tables: they
+ask this service over gRPC through `services.platform.providers.ProviderClient`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,7 @@ from services.platform.providers.config_file import (
     resolve_target,
 )
 from services.registry.api import ProviderRegistryServicer
+from services.registry.defaults import default_providers, served_targets
 from services.registry.service import ProviderRegistry
 
 if TYPE_CHECKING:
@@ -36,9 +39,14 @@ MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
 
 async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
     path = runtime.config["PROVIDERS_FILE"]
-    configured = (
-        await asyncio.to_thread(load_providers_file, path) if path else ConfiguredProviders()
-    )
+    configured: ConfiguredProviders | Callable[[], ConfiguredProviders]
+    if path:
+        configured = await asyncio.to_thread(load_providers_file, path)
+    else:
+        # Without a file: the reference providers that are served (see defaults.py), known
+        # once every target of the process is bound.
+        def configured() -> ConfiguredProviders:
+            return default_providers(served_targets(runtime))
 
     def resolve(target: str) -> str:
         return resolve_target(target, runtime.peer_address)

@@ -53,7 +53,7 @@ class ProviderRegistry:
     def __init__(
         self,
         database: Database,
-        configured: ConfiguredProviders,
+        configured: ConfiguredProviders | Callable[[], ConfiguredProviders],
         *,
         client: ProviderClient,
         resolve_target: Callable[[str], str],
@@ -61,11 +61,19 @@ class ProviderRegistry:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._database = database
-        self._configured = configured
+        # A callable is resolved at the first read: the default providers depend on which
+        # targets the process binds, and the registry binds before them.
+        self._configured_source = configured
         self._client = client
         self._resolve_target = resolve_target
         self._loaded = loaded or clock()
         self._clock = clock
+
+    @property
+    def _configured(self) -> ConfiguredProviders:
+        if not isinstance(self._configured_source, ConfiguredProviders):
+            self._configured_source = self._configured_source()
+        return self._configured_source
 
     # -- reads ---------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ IMAGE = "ecom-grpc:local"
 TARGET_PACKAGES: dict[str, tuple[str, ...]] = {
     "events": ("ecom.events.v1",),
     "providers": ("ecom.providers.v1",),
-    "catalog": ("ecom.spi.catalog.v1",),
+    "catalog": ("ecom.spi.catalog.v1", "ecom.spi.inventory.v1"),
     "shipping": ("ecom.spi.shipping_rates.v1",),
     "fees": ("ecom.spi.additional_fees.v1",),
     "validations": ("ecom.spi.validations.v1",),
@@ -70,6 +70,7 @@ PLATFORM_SERVICES = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerRef
 #: The reference providers the compose providers file registers, by kind -> serving target.
 REFERENCE_PROVIDERS = {
     "PROVIDER_KIND_CATALOG": "catalog",
+    "PROVIDER_KIND_INVENTORY": "catalog",
     "PROVIDER_KIND_SHIPPING_RATES": "shipping",
     "PROVIDER_KIND_ADDITIONAL_FEES": "fees",
     "PROVIDER_KIND_VALIDATIONS": "validations",

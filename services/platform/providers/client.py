@@ -68,6 +68,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ecom.providers")
 
 T = TypeVar("T", bound=Message)
+M = TypeVar("M", bound=Message)
 
 SITE_KEY = "x-ecom-site"
 CALLER_KEY = "x-ecom-caller"
@@ -270,10 +271,14 @@ class ProviderClient:
     ) -> Outcome[T]:
         """Call `method` (`/pkg.Service/Rpc`) of `ref`; never raises for a provider failure.
 
+        The registration's settings are put in the request's `settings` (every SPI request has
+        one), on a copy, so one request can be fanned out to several providers.
+
         `remaining_s` is the caller's own remaining deadline, if it has one; the call's deadline
         is the shorter of it and the provider's timeout. With `cache`, an identical earlier
         answer is reused and a fresh answer is stored.
         """
+        request = with_settings(request, ref)
         if cache is not None:
             cached = cache.get(ref, method, request, response_type)
             if cached is not None:
@@ -383,3 +388,17 @@ class ProviderClient:
 
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
+
+
+def with_settings(request: M, ref: ProviderRef) -> M:
+    """`request` with `ref`'s registration settings in its `settings` field (a copy; `request`
+    itself is left alone). Requests without such a field are returned as they are."""
+    field = request.DESCRIPTOR.fields_by_name.get("settings")
+    if field is None or field.message_type is None:
+        return request
+    if field.message_type.full_name != "google.protobuf.Struct":
+        return request
+    personal = type(request)()
+    personal.CopyFrom(request)
+    getattr(personal, "settings").CopyFrom(ref.settings)  # noqa: B009 - any SPI request type
+    return personal

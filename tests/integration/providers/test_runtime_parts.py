@@ -287,3 +287,28 @@ def test_python_enums_mirror_the_proto_enums() -> None:
         assert provider_pb2.ProviderHealth.Name(health) == f"PROVIDER_HEALTH_{health.name}"
     for source in Source:
         assert provider_pb2.ProviderSource.Name(source) == f"PROVIDER_SOURCE_{source.name}"
+
+
+def test_with_settings_puts_the_registration_settings_on_a_copy() -> None:
+    from google.protobuf import struct_pb2
+
+    from ecom.spi.shipping_rates.v1 import shipping_rates_provider_service_pb2 as shipping
+    from services.platform.providers.client import with_settings
+    from services.platform.providers.ref import ProviderRef
+
+    settings = struct_pb2.Struct()
+    settings.update({"regions": []})
+    ref = ProviderRef(
+        id="p1",
+        site="s",
+        kind=Kind.SHIPPING_RATES,
+        app_id="a",
+        target="127.0.0.1:1",
+        timeout_s=2.0,
+        settings=settings,
+    )
+    shared = shipping.GetShippingRatesRequest(currency="USD")
+    personal = with_settings(shared, ref)
+    assert dict(personal.settings) == {"regions": []}
+    assert not shared.HasField("settings")
+    assert personal.currency == "USD"

@@ -59,3 +59,24 @@ def test_unavailable_carries_retry_info() -> None:
 def test_check_revision_ignores_zero() -> None:
     errors.check_revision("cart", 0, 7)
     errors.check_revision("cart", 7, 7)
+
+
+def test_extra_details_follow_the_error_info_in_order() -> None:
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.FromMilliseconds(1500)
+    help_link = error_details_pb2.Help(
+        links=[error_details_pb2.Help.Link(description="stock", url="https://example.com/s")]
+    )
+    exc = errors.FailedPrecondition(
+        "INSUFFICIENT_INVENTORY", "short", metadata={"id": "r-1"}, details=[help_link, retry]
+    )
+    status = to_status_proto(exc, "ecom.spi.inventory.v1")
+    names = [detail.TypeName() for detail in status.details]
+    assert names == ["google.rpc.ErrorInfo", "google.rpc.Help", "google.rpc.RetryInfo"]
+    assert _details(status, error_details_pb2.Help) == [help_link]
+    assert _details(status, error_details_pb2.RetryInfo) == [retry]
+
+
+def test_reasoned_errors_have_no_extra_details_by_default() -> None:
+    status = to_status_proto(errors.NotFound("CART_NOT_FOUND", "no cart"), "ecom.cart.v1")
+    assert [detail.TypeName() for detail in status.details] == ["google.rpc.ErrorInfo"]

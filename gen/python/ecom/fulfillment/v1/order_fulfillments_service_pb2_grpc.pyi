@@ -87,6 +87,8 @@ class OrderFulfillmentsServiceStub:
       fulfillments.
     - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
     - PERMISSION_DENIED: the caller is a visitor or member.
+    - UNAVAILABLE (ORDERS_UNAVAILABLE): the order could not be read from the orders service;
+      nothing is created, and RetryInfo says when to retry.
     """
     UpdateFulfillment: _grpc.UnaryUnaryMultiCallable[_order_fulfillments_service_pb2.UpdateFulfillmentRequest, _order_fulfillments_service_pb2.UpdateFulfillmentResponse]
     """Changes a fulfillment's tracking details, status or completion. Allowed `update_mask`
@@ -136,6 +138,8 @@ class OrderFulfillmentsServiceStub:
       twice; an order with no fulfillments or more than 10.
     - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
     - PERMISSION_DENIED: the caller is a visitor or member.
+    - UNAVAILABLE (ORDERS_UNAVAILABLE): an order could not be read from the orders service;
+      nothing is created, so a retry with the same `request_id` runs the whole call again.
     Item errors (in `results[].item_metadata.error`, whose `id` is the order id): those of
     CreateFulfillment other than REQUEST_ID_REUSED.
     """
@@ -199,6 +203,8 @@ class OrderFulfillmentsServiceAsyncStub(OrderFulfillmentsServiceStub):
       fulfillments.
     - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
     - PERMISSION_DENIED: the caller is a visitor or member.
+    - UNAVAILABLE (ORDERS_UNAVAILABLE): the order could not be read from the orders service;
+      nothing is created, and RetryInfo says when to retry.
     """
     UpdateFulfillment: _aio.UnaryUnaryMultiCallable[_order_fulfillments_service_pb2.UpdateFulfillmentRequest, _order_fulfillments_service_pb2.UpdateFulfillmentResponse]  # type: ignore[assignment]
     """Changes a fulfillment's tracking details, status or completion. Allowed `update_mask`
@@ -248,6 +254,8 @@ class OrderFulfillmentsServiceAsyncStub(OrderFulfillmentsServiceStub):
       twice; an order with no fulfillments or more than 10.
     - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
     - PERMISSION_DENIED: the caller is a visitor or member.
+    - UNAVAILABLE (ORDERS_UNAVAILABLE): an order could not be read from the orders service;
+      nothing is created, so a retry with the same `request_id` runs the whole call again.
     Item errors (in `results[].item_metadata.error`, whose `id` is the order id): those of
     CreateFulfillment other than REQUEST_ID_REUSED.
     """
@@ -326,6 +334,8 @@ class OrderFulfillmentsServiceServicer(metaclass=_abc_1.ABCMeta):
           fulfillments.
         - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
         - PERMISSION_DENIED: the caller is a visitor or member.
+        - UNAVAILABLE (ORDERS_UNAVAILABLE): the order could not be read from the orders service;
+          nothing is created, and RetryInfo says when to retry.
         """
 
     @_abc_1.abstractmethod
@@ -393,6 +403,8 @@ class OrderFulfillmentsServiceServicer(metaclass=_abc_1.ABCMeta):
           twice; an order with no fulfillments or more than 10.
         - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
         - PERMISSION_DENIED: the caller is a visitor or member.
+        - UNAVAILABLE (ORDERS_UNAVAILABLE): an order could not be read from the orders service;
+          nothing is created, so a retry with the same `request_id` runs the whole call again.
         Item errors (in `results[].item_metadata.error`, whose `id` is the order id): those of
         CreateFulfillment other than REQUEST_ID_REUSED.
         """

@@ -448,6 +448,8 @@ export const OrderFulfillmentsService: GenService<{
    *   fulfillments.
    * - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
    * - PERMISSION_DENIED: the caller is a visitor or member.
+   * - UNAVAILABLE (ORDERS_UNAVAILABLE): the order could not be read from the orders service;
+   *   nothing is created, and RetryInfo says when to retry.
    *
    * @generated from rpc ecom.fulfillment.v1.OrderFulfillmentsService.CreateFulfillment
    */
@@ -518,6 +520,8 @@ export const OrderFulfillmentsService: GenService<{
    *   twice; an order with no fulfillments or more than 10.
    * - ALREADY_EXISTS (REQUEST_ID_REUSED): `request_id` was used with a different request.
    * - PERMISSION_DENIED: the caller is a visitor or member.
+   * - UNAVAILABLE (ORDERS_UNAVAILABLE): an order could not be read from the orders service;
+   *   nothing is created, so a retry with the same `request_id` runs the whole call again.
    * Item errors (in `results[].item_metadata.error`, whose `id` is the order id): those of
    * CreateFulfillment other than REQUEST_ID_REUSED.
    *

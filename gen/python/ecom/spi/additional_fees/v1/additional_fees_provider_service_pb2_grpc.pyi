@@ -77,7 +77,9 @@ class AdditionalFeesProviderServiceStub:
 
     Callers: the suite's cart and checkout services; never buyers directly.
     Errors:
-    - INVALID_ARGUMENT: the provider cannot read the request (the suite reports PROVIDER_ERROR).
+    - INVALID_ARGUMENT: the provider cannot read the request, `settings` included (BadRequest
+      field violations name the setting: `settings.handling_fee_per_item.amount`). The suite
+      reports PROVIDER_ERROR.
     - FAILED_PRECONDITION: the provider cannot charge in the requested `currency`, or its
       `settings` are incomplete (PROVIDER_ERROR).
     - UNAVAILABLE: the provider or its own backend is down (PROVIDER_UNAVAILABLE).
@@ -133,7 +135,9 @@ class AdditionalFeesProviderServiceAsyncStub(AdditionalFeesProviderServiceStub):
 
     Callers: the suite's cart and checkout services; never buyers directly.
     Errors:
-    - INVALID_ARGUMENT: the provider cannot read the request (the suite reports PROVIDER_ERROR).
+    - INVALID_ARGUMENT: the provider cannot read the request, `settings` included (BadRequest
+      field violations name the setting: `settings.handling_fee_per_item.amount`). The suite
+      reports PROVIDER_ERROR.
     - FAILED_PRECONDITION: the provider cannot charge in the requested `currency`, or its
       `settings` are incomplete (PROVIDER_ERROR).
     - UNAVAILABLE: the provider or its own backend is down (PROVIDER_UNAVAILABLE).
@@ -192,7 +196,9 @@ class AdditionalFeesProviderServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Callers: the suite's cart and checkout services; never buyers directly.
         Errors:
-        - INVALID_ARGUMENT: the provider cannot read the request (the suite reports PROVIDER_ERROR).
+        - INVALID_ARGUMENT: the provider cannot read the request, `settings` included (BadRequest
+          field violations name the setting: `settings.handling_fee_per_item.amount`). The suite
+          reports PROVIDER_ERROR.
         - FAILED_PRECONDITION: the provider cannot charge in the requested `currency`, or its
           `settings` are incomplete (PROVIDER_ERROR).
         - UNAVAILABLE: the provider or its own backend is down (PROVIDER_UNAVAILABLE).

@@ -30,7 +30,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n@ecom/spi/shipping_rates/v1/shipping_rates_provider_service.proto\x12\x1a\x65\x63om.spi.shipping_rates.v1\x1a\x1c\x65\x63om/common/v1/address.proto\x1a\x1c\x65\x63om/common/v1/channel.proto\x1a\x1e\x65\x63om/common/v1/line_item.proto\x1a\x1d\x65\x63om/common/v1/shipping.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xf4\x03\n\x17GetShippingRatesRequest\x12\x37\n\nline_items\x18\x01 \x03(\x0b\x32\x18.ecom.common.v1.LineItemR\tlineItems\x12J\n\x14shipping_destination\x18\x02 \x01(\x0b\x32\x17.ecom.common.v1.AddressR\x13shippingDestination\x12@\n\x0fshipping_origin\x18\x03 \x01(\x0b\x32\x17.ecom.common.v1.AddressR\x0eshippingOrigin\x12\x41\n\x0bweight_unit\x18\x04 \x01(\x0e\x32\x1a.ecom.common.v1.WeightUnitB\x04\xe2\x41\x01\x02R\nweightUnit\x12\x33\n\x16tax_included_in_prices\x18\x05 \x01(\x08R\x13taxIncludedInPrices\x12 \n\x08\x63urrency\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02R\x08\x63urrency\x12\x43\n\x1epreferred_shipping_option_code\x18\x07 \x01(\tR\x1bpreferredShippingOptionCode\x12\x33\n\x08settings\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructR\x08settings\"k\n\x18GetShippingRatesResponse\x12O\n\x0eshipping_rates\x18\x01 \x03(\x0b\x32(.ecom.spi.shipping_rates.v1.ShippingRateR\rshippingRates\"\xc9\x01\n\x0cShippingRate\x12\x18\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04\x63ode\x12\x1a\n\x05title\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05title\x12?\n\tlogistics\x18\x03 \x01(\x0b\x32!.ecom.common.v1.DeliveryLogisticsR\tlogistics\x12\x42\n\x04\x63ost\x18\x04 \x01(\x0b\x32(.ecom.spi.shipping_rates.v1.ShippingCostB\x04\xe2\x41\x01\x02R\x04\x63ost\"\xa9\x01\n\x0cShippingCost\x12\x1a\n\x05price\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x05price\x12 \n\x08\x63urrency\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x08\x63urrency\x12[\n\x12\x61\x64\x64itional_charges\x18\x03 \x03(\x0b\x32,.ecom.spi.shipping_rates.v1.AdditionalChargeR\x11\x61\x64\x64itionalCharges\"\x84\x01\n\x10\x41\x64\x64itionalCharge\x12:\n\x04type\x18\x01 \x01(\x0e\x32&.ecom.common.v1.OtherCharge.ChargeTypeR\x04type\x12\x1a\n\x05price\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05price\x12\x18\n\x07\x64\x65tails\x18\x03 \x01(\tR\x07\x64\x65tails2\x9d\x01\n\x1cShippingRatesProviderService\x12}\n\x10GetShippingRates\x12\x33.ecom.spi.shipping_rates.v1.GetShippingRatesRequest\x1a\x34.ecom.spi.shipping_rates.v1.GetShippingRatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n@ecom/spi/shipping_rates/v1/shipping_rates_provider_service.proto\x12\x1a\x65\x63om.spi.shipping_rates.v1\x1a\x1c\x65\x63om/common/v1/address.proto\x1a\x1c\x65\x63om/common/v1/channel.proto\x1a\x1e\x65\x63om/common/v1/line_item.proto\x1a\x1d\x65\x63om/common/v1/shipping.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xf4\x03\n\x17GetShippingRatesRequest\x12\x37\n\nline_items\x18\x01 \x03(\x0b\x32\x18.ecom.common.v1.LineItemR\tlineItems\x12J\n\x14shipping_destination\x18\x02 \x01(\x0b\x32\x17.ecom.common.v1.AddressR\x13shippingDestination\x12@\n\x0fshipping_origin\x18\x03 \x01(\x0b\x32\x17.ecom.common.v1.AddressR\x0eshippingOrigin\x12\x41\n\x0bweight_unit\x18\x04 \x01(\x0e\x32\x1a.ecom.common.v1.WeightUnitB\x04\xe2\x41\x01\x02R\nweightUnit\x12\x33\n\x16tax_included_in_prices\x18\x05 \x01(\x08R\x13taxIncludedInPrices\x12 \n\x08\x63urrency\x18\x06 \x01(\tB\x04\xe2\x41\x01\x02R\x08\x63urrency\x12\x43\n\x1epreferred_shipping_option_code\x18\x07 \x01(\tR\x1bpreferredShippingOptionCode\x12\x33\n\x08settings\x18\x08 \x01(\x0b\x32\x17.google.protobuf.StructR\x08settings\"\xa3\x01\n\x18GetShippingRatesResponse\x12O\n\x0eshipping_rates\x18\x01 \x03(\x0b\x32(.ecom.spi.shipping_rates.v1.ShippingRateR\rshippingRates\x12\x36\n\x06region\x18\x02 \x01(\x0b\x32\x1e.ecom.common.v1.ShippingRegionR\x06region\"\xc9\x01\n\x0cShippingRate\x12\x18\n\x04\x63ode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04\x63ode\x12\x1a\n\x05title\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05title\x12?\n\tlogistics\x18\x03 \x01(\x0b\x32!.ecom.common.v1.DeliveryLogisticsR\tlogistics\x12\x42\n\x04\x63ost\x18\x04 \x01(\x0b\x32(.ecom.spi.shipping_rates.v1.ShippingCostB\x04\xe2\x41\x01\x02R\x04\x63ost\"\xa9\x01\n\x0cShippingCost\x12\x1a\n\x05price\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x05price\x12 \n\x08\x63urrency\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x08\x63urrency\x12[\n\x12\x61\x64\x64itional_charges\x18\x03 \x03(\x0b\x32,.ecom.spi.shipping_rates.v1.AdditionalChargeR\x11\x61\x64\x64itionalCharges\"\x84\x01\n\x10\x41\x64\x64itionalCharge\x12:\n\x04type\x18\x01 \x01(\x0e\x32&.ecom.common.v1.OtherCharge.ChargeTypeR\x04type\x12\x1a\n\x05price\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05price\x12\x18\n\x07\x64\x65tails\x18\x03 \x01(\tR\x07\x64\x65tails2\x9d\x01\n\x1cShippingRatesProviderService\x12}\n\x10GetShippingRates\x12\x33.ecom.spi.shipping_rates.v1.GetShippingRatesRequest\x1a\x34.ecom.spi.shipping_rates.v1.GetShippingRatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -55,14 +55,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADDITIONALCHARGE'].fields_by_name['price']._serialized_options = b'\342A\001\002'
   _globals['_GETSHIPPINGRATESREQUEST']._serialized_start=283
   _globals['_GETSHIPPINGRATESREQUEST']._serialized_end=783
-  _globals['_GETSHIPPINGRATESRESPONSE']._serialized_start=785
-  _globals['_GETSHIPPINGRATESRESPONSE']._serialized_end=892
-  _globals['_SHIPPINGRATE']._serialized_start=895
-  _globals['_SHIPPINGRATE']._serialized_end=1096
-  _globals['_SHIPPINGCOST']._serialized_start=1099
-  _globals['_SHIPPINGCOST']._serialized_end=1268
-  _globals['_ADDITIONALCHARGE']._serialized_start=1271
-  _globals['_ADDITIONALCHARGE']._serialized_end=1403
-  _globals['_SHIPPINGRATESPROVIDERSERVICE']._serialized_start=1406
-  _globals['_SHIPPINGRATESPROVIDERSERVICE']._serialized_end=1563
+  _globals['_GETSHIPPINGRATESRESPONSE']._serialized_start=786
+  _globals['_GETSHIPPINGRATESRESPONSE']._serialized_end=949
+  _globals['_SHIPPINGRATE']._serialized_start=952
+  _globals['_SHIPPINGRATE']._serialized_end=1153
+  _globals['_SHIPPINGCOST']._serialized_start=1156
+  _globals['_SHIPPINGCOST']._serialized_end=1325
+  _globals['_ADDITIONALCHARGE']._serialized_start=1328
+  _globals['_ADDITIONALCHARGE']._serialized_end=1460
+  _globals['_SHIPPINGRATESPROVIDERSERVICE']._serialized_start=1463
+  _globals['_SHIPPINGRATESPROVIDERSERVICE']._serialized_end=1620
 # @@protoc_insertion_point(module_scope)

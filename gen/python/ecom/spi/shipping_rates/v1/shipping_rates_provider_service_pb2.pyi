@@ -109,18 +109,27 @@ class GetShippingRatesResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SHIPPING_RATES_FIELD_NUMBER: _builtins.int
+    REGION_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def shipping_rates(self) -> _containers.RepeatedCompositeFieldContainer[Global___ShippingRate]:
         """The options offered, 0..50, in any order (the suite shows them cheapest first)."""
+
+    @_builtins.property
+    def region(self) -> _shipping_pb2.ShippingRegion:
+        """The provider's shipping region the destination falls in ("domestic", "eu"), for providers
+        that price by region. The suite shows it as `ShippingInfo.region` when the selected option
+        is one of this provider's. Unset: the provider has no regions, or no destination was given.
+        """
 
     def __init__(
         self,
         *,
         shipping_rates: _abc.Iterable[Global___ShippingRate] | None = ...,
+        region: _shipping_pb2.ShippingRegion | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["region", b"region"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["shipping_rates", b"shipping_rates"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["region", b"region", "shipping_rates", b"shipping_rates"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

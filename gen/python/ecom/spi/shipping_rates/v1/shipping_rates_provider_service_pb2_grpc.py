@@ -130,7 +130,9 @@ class ShippingRatesProviderServiceServicer:
 
         Callers: the suite's cart and checkout services; never buyers directly.
         Errors:
-        - INVALID_ARGUMENT: the provider cannot read the request (the suite reports PROVIDER_ERROR).
+        - INVALID_ARGUMENT: the provider cannot read the request, `settings` included (BadRequest
+        field violations name the setting: `settings.regions[0].rates[1].price`). The suite
+        reports PROVIDER_ERROR.
         - FAILED_PRECONDITION: the provider cannot quote in the requested `currency`, or its
         `settings` are incomplete (PROVIDER_ERROR).
         - UNAVAILABLE: the provider or its own backend (a carrier API) is down

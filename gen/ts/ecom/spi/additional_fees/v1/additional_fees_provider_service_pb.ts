@@ -276,7 +276,9 @@ export const AdditionalFeesProviderService: GenService<{
    *
    * Callers: the suite's cart and checkout services; never buyers directly.
    * Errors:
-   * - INVALID_ARGUMENT: the provider cannot read the request (the suite reports PROVIDER_ERROR).
+   * - INVALID_ARGUMENT: the provider cannot read the request, `settings` included (BadRequest
+   *   field violations name the setting: `settings.handling_fee_per_item.amount`). The suite
+   *   reports PROVIDER_ERROR.
    * - FAILED_PRECONDITION: the provider cannot charge in the requested `currency`, or its
    *   `settings` are incomplete (PROVIDER_ERROR).
    * - UNAVAILABLE: the provider or its own backend is down (PROVIDER_UNAVAILABLE).

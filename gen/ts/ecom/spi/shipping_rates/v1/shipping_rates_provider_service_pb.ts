@@ -10,7 +10,7 @@ import type { WeightUnit } from "../../../common/v1/channel_pb.js";
 import { file_ecom_common_v1_channel } from "../../../common/v1/channel_pb.js";
 import type { LineItem } from "../../../common/v1/line_item_pb.js";
 import { file_ecom_common_v1_line_item } from "../../../common/v1/line_item_pb.js";
-import type { DeliveryLogistics, OtherCharge_ChargeType } from "../../../common/v1/shipping_pb.js";
+import type { DeliveryLogistics, OtherCharge_ChargeType, ShippingRegion } from "../../../common/v1/shipping_pb.js";
 import { file_ecom_common_v1_shipping } from "../../../common/v1/shipping_pb.js";
 import { file_google_api_field_behavior } from "../../../../google/api/field_behavior_pb.js";
 import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
@@ -20,7 +20,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file ecom/spi/shipping_rates/v1/shipping_rates_provider_service.proto.
  */
 export const file_ecom_spi_shipping_rates_v1_shipping_rates_provider_service: GenFile = /*@__PURE__*/
-  fileDesc("CkBlY29tL3NwaS9zaGlwcGluZ19yYXRlcy92MS9zaGlwcGluZ19yYXRlc19wcm92aWRlcl9zZXJ2aWNlLnByb3RvEhplY29tLnNwaS5zaGlwcGluZ19yYXRlcy52MSLyAgoXR2V0U2hpcHBpbmdSYXRlc1JlcXVlc3QSLAoKbGluZV9pdGVtcxgBIAMoCzIYLmVjb20uY29tbW9uLnYxLkxpbmVJdGVtEjUKFHNoaXBwaW5nX2Rlc3RpbmF0aW9uGAIgASgLMhcuZWNvbS5jb21tb24udjEuQWRkcmVzcxIwCg9zaGlwcGluZ19vcmlnaW4YAyABKAsyFy5lY29tLmNvbW1vbi52MS5BZGRyZXNzEjUKC3dlaWdodF91bml0GAQgASgOMhouZWNvbS5jb21tb24udjEuV2VpZ2h0VW5pdEIE4kEBAhIeChZ0YXhfaW5jbHVkZWRfaW5fcHJpY2VzGAUgASgIEhYKCGN1cnJlbmN5GAYgASgJQgTiQQECEiYKHnByZWZlcnJlZF9zaGlwcGluZ19vcHRpb25fY29kZRgHIAEoCRIpCghzZXR0aW5ncxgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiXAoYR2V0U2hpcHBpbmdSYXRlc1Jlc3BvbnNlEkAKDnNoaXBwaW5nX3JhdGVzGAEgAygLMiguZWNvbS5zcGkuc2hpcHBpbmdfcmF0ZXMudjEuU2hpcHBpbmdSYXRlIqsBCgxTaGlwcGluZ1JhdGUSEgoEY29kZRgBIAEoCUIE4kEBAhITCgV0aXRsZRgCIAEoCUIE4kEBAhI0Cglsb2dpc3RpY3MYAyABKAsyIS5lY29tLmNvbW1vbi52MS5EZWxpdmVyeUxvZ2lzdGljcxI8CgRjb3N0GAQgASgLMiguZWNvbS5zcGkuc2hpcHBpbmdfcmF0ZXMudjEuU2hpcHBpbmdDb3N0QgTiQQECIoUBCgxTaGlwcGluZ0Nvc3QSEwoFcHJpY2UYASABKAlCBOJBAQISFgoIY3VycmVuY3kYAiABKAlCBOJBAQISSAoSYWRkaXRpb25hbF9jaGFyZ2VzGAMgAygLMiwuZWNvbS5zcGkuc2hpcHBpbmdfcmF0ZXMudjEuQWRkaXRpb25hbENoYXJnZSJuChBBZGRpdGlvbmFsQ2hhcmdlEjQKBHR5cGUYASABKA4yJi5lY29tLmNvbW1vbi52MS5PdGhlckNoYXJnZS5DaGFyZ2VUeXBlEhMKBXByaWNlGAIgASgJQgTiQQECEg8KB2RldGFpbHMYAyABKAkynQEKHFNoaXBwaW5nUmF0ZXNQcm92aWRlclNlcnZpY2USfQoQR2V0U2hpcHBpbmdSYXRlcxIzLmVjb20uc3BpLnNoaXBwaW5nX3JhdGVzLnYxLkdldFNoaXBwaW5nUmF0ZXNSZXF1ZXN0GjQuZWNvbS5zcGkuc2hpcHBpbmdfcmF0ZXMudjEuR2V0U2hpcHBpbmdSYXRlc1Jlc3BvbnNlYgZwcm90bzM", [file_ecom_common_v1_address, file_ecom_common_v1_channel, file_ecom_common_v1_line_item, file_ecom_common_v1_shipping, file_google_api_field_behavior, file_google_protobuf_struct]);
+  fileDesc("CkBlY29tL3NwaS9zaGlwcGluZ19yYXRlcy92MS9zaGlwcGluZ19yYXRlc19wcm92aWRlcl9zZXJ2aWNlLnByb3RvEhplY29tLnNwaS5zaGlwcGluZ19yYXRlcy52MSLyAgoXR2V0U2hpcHBpbmdSYXRlc1JlcXVlc3QSLAoKbGluZV9pdGVtcxgBIAMoCzIYLmVjb20uY29tbW9uLnYxLkxpbmVJdGVtEjUKFHNoaXBwaW5nX2Rlc3RpbmF0aW9uGAIgASgLMhcuZWNvbS5jb21tb24udjEuQWRkcmVzcxIwCg9zaGlwcGluZ19vcmlnaW4YAyABKAsyFy5lY29tLmNvbW1vbi52MS5BZGRyZXNzEjUKC3dlaWdodF91bml0GAQgASgOMhouZWNvbS5jb21tb24udjEuV2VpZ2h0VW5pdEIE4kEBAhIeChZ0YXhfaW5jbHVkZWRfaW5fcHJpY2VzGAUgASgIEhYKCGN1cnJlbmN5GAYgASgJQgTiQQECEiYKHnByZWZlcnJlZF9zaGlwcGluZ19vcHRpb25fY29kZRgHIAEoCRIpCghzZXR0aW5ncxgIIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QijAEKGEdldFNoaXBwaW5nUmF0ZXNSZXNwb25zZRJACg5zaGlwcGluZ19yYXRlcxgBIAMoCzIoLmVjb20uc3BpLnNoaXBwaW5nX3JhdGVzLnYxLlNoaXBwaW5nUmF0ZRIuCgZyZWdpb24YAiABKAsyHi5lY29tLmNvbW1vbi52MS5TaGlwcGluZ1JlZ2lvbiKrAQoMU2hpcHBpbmdSYXRlEhIKBGNvZGUYASABKAlCBOJBAQISEwoFdGl0bGUYAiABKAlCBOJBAQISNAoJbG9naXN0aWNzGAMgASgLMiEuZWNvbS5jb21tb24udjEuRGVsaXZlcnlMb2dpc3RpY3MSPAoEY29zdBgEIAEoCzIoLmVjb20uc3BpLnNoaXBwaW5nX3JhdGVzLnYxLlNoaXBwaW5nQ29zdEIE4kEBAiKFAQoMU2hpcHBpbmdDb3N0EhMKBXByaWNlGAEgASgJQgTiQQECEhYKCGN1cnJlbmN5GAIgASgJQgTiQQECEkgKEmFkZGl0aW9uYWxfY2hhcmdlcxgDIAMoCzIsLmVjb20uc3BpLnNoaXBwaW5nX3JhdGVzLnYxLkFkZGl0aW9uYWxDaGFyZ2UibgoQQWRkaXRpb25hbENoYXJnZRI0CgR0eXBlGAEgASgOMiYuZWNvbS5jb21tb24udjEuT3RoZXJDaGFyZ2UuQ2hhcmdlVHlwZRITCgVwcmljZRgCIAEoCUIE4kEBAhIPCgdkZXRhaWxzGAMgASgJMp0BChxTaGlwcGluZ1JhdGVzUHJvdmlkZXJTZXJ2aWNlEn0KEEdldFNoaXBwaW5nUmF0ZXMSMy5lY29tLnNwaS5zaGlwcGluZ19yYXRlcy52MS5HZXRTaGlwcGluZ1JhdGVzUmVxdWVzdBo0LmVjb20uc3BpLnNoaXBwaW5nX3JhdGVzLnYxLkdldFNoaXBwaW5nUmF0ZXNSZXNwb25zZWIGcHJvdG8z", [file_ecom_common_v1_address, file_ecom_common_v1_channel, file_ecom_common_v1_line_item, file_ecom_common_v1_shipping, file_google_api_field_behavior, file_google_protobuf_struct]);
 
 /**
  * Request for `ShippingRatesProviderService.GetShippingRates`. Amounts are decimal strings or
@@ -118,6 +118,15 @@ export type GetShippingRatesResponse = Message<"ecom.spi.shipping_rates.v1.GetSh
    * @generated from field: repeated ecom.spi.shipping_rates.v1.ShippingRate shipping_rates = 1;
    */
   shippingRates: ShippingRate[];
+
+  /**
+   * The provider's shipping region the destination falls in ("domestic", "eu"), for providers
+   * that price by region. The suite shows it as `ShippingInfo.region` when the selected option
+   * is one of this provider's. Unset: the provider has no regions, or no destination was given.
+   *
+   * @generated from field: ecom.common.v1.ShippingRegion region = 2;
+   */
+  region?: ShippingRegion | undefined;
 };
 
 /**
@@ -296,7 +305,9 @@ export const ShippingRatesProviderService: GenService<{
    *
    * Callers: the suite's cart and checkout services; never buyers directly.
    * Errors:
-   * - INVALID_ARGUMENT: the provider cannot read the request (the suite reports PROVIDER_ERROR).
+   * - INVALID_ARGUMENT: the provider cannot read the request, `settings` included (BadRequest
+   *   field violations name the setting: `settings.regions[0].rates[1].price`). The suite
+   *   reports PROVIDER_ERROR.
    * - FAILED_PRECONDITION: the provider cannot quote in the requested `currency`, or its
    *   `settings` are incomplete (PROVIDER_ERROR).
    * - UNAVAILABLE: the provider or its own backend (a carrier API) is down

@@ -250,7 +250,9 @@ export const ValidationsProviderService: GenService<{
    *
    * Callers: the suite's cart and checkout services; never buyers directly.
    * Errors:
-   * - INVALID_ARGUMENT: the provider cannot read the request (the suite reports PROVIDER_ERROR).
+   * - INVALID_ARGUMENT: the provider cannot read the request, `settings` included (BadRequest
+   *   field violations name the setting: `settings.minimum_order_value.amount`). The suite
+   *   reports PROVIDER_ERROR.
    * - FAILED_PRECONDITION: the provider's `settings` are incomplete (PROVIDER_ERROR).
    * - UNAVAILABLE: the provider or its own backend is down (PROVIDER_UNAVAILABLE).
    * - DEADLINE_EXCEEDED: no answer within the deadline (PROVIDER_TIMEOUT).
