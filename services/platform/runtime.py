@@ -56,6 +56,8 @@ class Runtime:
         #: Address of this process's own server, set once it listens; peers that are not
         #: configured with ECOM_<NAME>_ADDR are served by this process.
         self.self_address: str | None = None
+        #: Names of the service targets this process serves (set by the server before binding).
+        self.local_targets: frozenset[str] = frozenset()
         self._databases: dict[str, Database] = {}
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._service_tokens: dict[str, tuple[str, float]] = {}

@@ -75,6 +75,7 @@ async def start_server(
     )
     # Every service with tables also gets the platform's tables (outbox, idempotency keys) and a
     # relay that publishes its outbox, so no service can forget either.
+    runtime.local_targets = frozenset(module.name for module in modules)
     relays: list[Callable[[], Awaitable[None]]] = []
     for module in modules:
         if module.migrations is not None:

@@ -5,14 +5,12 @@ providers that are actually served: those whose target runs in this process, or 
 configured (`ECOM_<TARGET>_ADDR`). Each is a read-only config-file entry with target `@<target>`,
 exactly as if the file held it; a providers file, when set, replaces this list entirely.
 
-A reference target announces that it runs in the process with `announce_local_target` when it is
-bound. The registry binds before the providers (start-up order), so it reads the announcements
-lazily, at its first request, when every target of the process is bound.
+The targets of the process are the runtime's `local_targets`, set by the server before any
+service is bound.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -36,22 +34,14 @@ REFERENCE_PROVIDERS: dict[str, tuple[tuple[Kind, str], ...]] = {
     "validations": ((Kind.VALIDATIONS, "ecom.validations"),),
 }
 
-_LOCAL_TARGETS: weakref.WeakKeyDictionary[Runtime, set[str]] = weakref.WeakKeyDictionary()
-
-
-def announce_local_target(runtime: Runtime, target: str) -> None:
-    """Record that the reference provider `target` is bound in the process of `runtime`."""
-    _LOCAL_TARGETS.setdefault(runtime, set()).add(target)
-
 
 def served_targets(runtime: Runtime) -> frozenset[str]:
     """The reference targets reachable from this process: bound here, or at a configured
     address."""
-    local = _LOCAL_TARGETS.get(runtime, set())
     return frozenset(
         name
         for name in REFERENCE_PROVIDERS
-        if name in local or runtime.config.peer_address(name) is not None
+        if name in runtime.local_targets or runtime.config.peer_address(name) is not None
     )
 
 

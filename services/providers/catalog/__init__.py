@@ -41,7 +41,6 @@ from services.providers.catalog.catalog_api import CatalogProviderServicer
 from services.providers.catalog.inventory import InventoryService
 from services.providers.catalog.inventory_api import InventoryProviderServicer
 from services.providers.catalog.service import CatalogService
-from services.registry.defaults import announce_local_target
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -73,7 +72,6 @@ async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
         InventoryProviderServicer(InventoryService(database), default_app_id=DEFAULT_APP_ID),
         server,
     )
-    announce_local_target(runtime, MODULE.name)
     return Binding(service_names=list(SERVICE_NAMES))
 
 

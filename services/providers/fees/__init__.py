@@ -19,7 +19,6 @@ from ecom.spi.additional_fees.v1 import (
 )
 from services.platform.module import Binding, ServiceModule
 from services.providers.fees.api import AdditionalFeesServicer
-from services.registry.defaults import announce_local_target
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -33,9 +32,6 @@ async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
     additional_fees_provider_service_pb2_grpc.add_AdditionalFeesProviderServiceServicer_to_server(
         AdditionalFeesServicer(), server
     )
-    # Lets the registry of this process list this provider for every site when no providers
-    # file is set (services/registry/defaults.py).
-    announce_local_target(runtime, MODULE.name)
     return Binding(service_names=[SERVICE_NAME])
 
 

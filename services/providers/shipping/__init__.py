@@ -19,7 +19,6 @@ from ecom.spi.shipping_rates.v1 import (
 )
 from services.platform.module import Binding, ServiceModule
 from services.providers.shipping.api import ShippingRatesServicer
-from services.registry.defaults import announce_local_target
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -33,9 +32,6 @@ async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
     shipping_rates_provider_service_pb2_grpc.add_ShippingRatesProviderServiceServicer_to_server(
         ShippingRatesServicer(), server
     )
-    # Lets the registry of this process list this provider for every site when no providers
-    # file is set (services/registry/defaults.py).
-    announce_local_target(runtime, MODULE.name)
     return Binding(service_names=[SERVICE_NAME])
 
 

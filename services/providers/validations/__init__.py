@@ -20,7 +20,6 @@ from ecom.spi.validations.v1 import (
 )
 from services.platform.module import Binding, ServiceModule
 from services.providers.validations.api import ValidationsServicer
-from services.registry.defaults import announce_local_target
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -34,9 +33,6 @@ async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
     validations_provider_service_pb2_grpc.add_ValidationsProviderServiceServicer_to_server(
         ValidationsServicer(), server
     )
-    # Lets the registry of this process list this provider for every site when no providers
-    # file is set (services/registry/defaults.py).
-    announce_local_target(runtime, MODULE.name)
     return Binding(service_names=[SERVICE_NAME])
 
 
