@@ -42,15 +42,22 @@ ACCESS: dict[str, ServicePolicy] = {
     "ecom.orders.v1.OrdersService": ServicePolicy(
         STAFF, {"GetOrder": EVERYONE, "SearchOrders": EVERYONE}
     ),
-    "ecom.orders.v1.OrderTransactionsService": ServicePolicy(
-        STAFF, {"ListTransactionsForSingleOrder": EVERYONE}
-    ),
+    "ecom.orders.v1.OrderTransactionsService": ServicePolicy(STAFF),
     # Buyers list fulfillments of their own orders (the service checks ownership).
     "ecom.fulfillment.v1.OrderFulfillmentsService": ServicePolicy(
         STAFF,
         {"ListFulfillmentsForSingleOrder": EVERYONE, "ListFulfillmentsForMultipleOrders": EVERYONE},
     ),
-    "ecom.discounts.v1.DiscountRulesService": ServicePolicy(STAFF),
+    # Usage counting belongs to the order-placement saga; site settings to the merchant.
+    "ecom.discounts.v1.DiscountRulesService": ServicePolicy(
+        STAFF,
+        {
+            "ReserveDiscountUsage": frozenset({Role.SERVICE}),
+            "ReleaseDiscountUsage": frozenset({Role.SERVICE}),
+            "RecordDiscountUsage": frozenset({Role.SERVICE}),
+            "UpdateDiscountSettings": frozenset({Role.ADMIN}),
+        },
+    ),
     "ecom.discounts.v1.CouponsService": ServicePolicy(STAFF),
     "ecom.recommendations.v1.RecommendationsService": ServicePolicy(EVERYONE),
     "ecom.events.v1.EventsService": ServicePolicy(STAFF),

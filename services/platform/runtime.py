@@ -89,7 +89,12 @@ class Runtime:
         if address not in self._channels:
             # Round robin over every address the name resolves to, so replicas behind a
             # headless service share the load instead of one of them taking it all.
-            options = [*channel_options(self.config), ("grpc.lb_policy_name", "round_robin")]
+            # A peer that restarts is retried within seconds, not gRPC's default two minutes.
+            options = [
+                *channel_options(self.config),
+                ("grpc.lb_policy_name", "round_robin"),
+                ("grpc.max_reconnect_backoff_ms", 5000),
+            ]
             self._channels[address] = grpc.aio.insecure_channel(address, options=options)
         return self._channels[address]
 

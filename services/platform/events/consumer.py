@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
@@ -39,6 +40,7 @@ class EventConsumer:
         *,
         batch_size: int = 100,
         retry_s: float = 1.0,
+        idle_save_s: float = 5.0,
     ) -> None:
         self.name = name
         self._bus = bus
@@ -47,10 +49,12 @@ class EventConsumer:
         self._handle = handle
         self._batch_size = batch_size
         self._retry_s = retry_s
+        self._idle_save_s = idle_save_s
 
     async def run(self) -> None:
         """Consume forever (a background job of the service's binding)."""
         position = await self._database.run(self._load_position, readonly=True)
+        saved_at = time.monotonic()
         while True:
             try:
                 batch = await self._bus.scan(
@@ -68,9 +72,15 @@ class EventConsumer:
                 continue
             for event in batch.events:
                 await self._consume(event)
-            if batch.position is not None and batch.position != position:
-                position = batch.position
+            if batch.position is None or batch.position == position:
+                continue
+            position = batch.position
+            # Skipping past events of other types needs no write each time: a restart would
+            # only re-scan them. Save such progress now and then, not once per batch.
+            now = time.monotonic()
+            if batch.events or now - saved_at >= self._idle_save_s:
                 await self._database.run(partial(self._save_position, cursor=position))
+                saved_at = now
 
     def _bus_wait_s(self) -> float:
         return float(getattr(self._bus, "max_block_s", 1.0))
