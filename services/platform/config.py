@@ -7,7 +7,9 @@ a typo must never silently fall back to a default.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +78,51 @@ def _url(raw: str) -> str:
     return raw
 
 
+def _currency(raw: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", raw):
+        raise ValueError("must be an ISO 4217 currency code such as USD")
+    return raw
+
+
+def _language(raw: str) -> str:
+    if not re.fullmatch(r"[a-z]{2}", raw):
+        raise ValueError("must be an ISO 639-1 language code such as en")
+    return raw
+
+
+def _weight_unit(raw: str) -> str:
+    value = raw.upper()
+    if value not in ("KG", "LB"):
+        raise ValueError("must be KG or LB")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _json_object(raw: str) -> dict[str, Any]:
+    """A JSON object given inline, or `@<path>` naming a file that holds one."""
+    text = raw
+    if raw.startswith("@"):
+        try:
+            text = Path(raw[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"cannot read {raw[1:]}: {exc.strerror}") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
+    return value
+
+
 def _stacking(raw: str) -> str:
     if raw not in ("stack", "best_per_item"):
         raise ValueError("must be 'stack' or 'best_per_item'")
@@ -113,6 +160,41 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ECOM_CART_SESSION_TTL_S", _positive_int, "2592000", "Current-cart mapping TTL."),
     Setting("ECOM_ABANDONED_AFTER_S", _positive_int, "3600", "Idle time before abandonment."),
     Setting("ECOM_DISCOUNT_STACKING", _stacking, "stack", "stack or best_per_item."),
+    # Store settings of carts (and checkouts): copied onto a cart when it is created. Per-site
+    # values in ECOM_SITE_SETTINGS override them; the cart service checks the JSON ones at start.
+    Setting("ECOM_CURRENCY", _currency, "USD", "Currency (ISO 4217) of new carts."),
+    Setting("ECOM_SITE_LANGUAGE", _language, "en", "Site language (ISO 639-1) of new carts."),
+    Setting("ECOM_WEIGHT_UNIT", _weight_unit, "KG", "Weight unit of new carts: KG or LB."),
+    Setting("ECOM_TAX_INCLUDED_IN_PRICES", _bool, "false", "Whether catalog prices include tax."),
+    Setting(
+        "ECOM_TAX_RATES",
+        _json_object,
+        None,
+        "Tax table, JSON or @file (format: services/pricing/tax.py). Unset: no tax.",
+    ),
+    Setting(
+        "ECOM_EXCHANGE_RATES",
+        _json_object,
+        None,
+        'Conversion currencies, JSON {"EUR": "0.92"} or @file. Unset: none.',
+    ),
+    Setting(
+        "ECOM_SITE_SETTINGS",
+        _json_object,
+        None,
+        "Per-site overrides of the six settings above, JSON {site: {...}} or @file.",
+    ),
+    # Read and checked by the service that uses them (services/<service>/settings.py).
+    Setting("ECOM_CHECKOUT_URL_TEMPLATE", str, None, "Checkout page URL template (http/https)."),
+    Setting("ECOM_CHECKOUT_RECOVERY_URL_TEMPLATE", str, None, "Recovery link URL template."),
+    Setting("ECOM_CHECKOUT_RECOVERY_TOKEN_TTL_S", str, None, "Recovery token lifetime (7 days)."),
+    Setting("ECOM_CHECKOUT_RESERVATION_TIMEOUT_S", str, None, "Placement timeout (900)."),
+    Setting("ECOM_DISCOUNT_RESERVATION_TTL_S", str, None, "Held coupon/rule uses expire (900)."),
+    Setting("ECOM_RECOMMENDATIONS_TOGETHER_WINDOW_DAYS", str, None, "Bought-together window (90)."),
+    Setting("ECOM_RECOMMENDATIONS_BEST_SELLERS_WINDOW_DAYS", str, None, "Best sellers (30 days)."),
+    Setting("ECOM_RECOMMENDATIONS_CATALOG_CACHE_S", str, None, "Catalog answers cache (5)."),
+    Setting("ECOM_RECOMMENDATIONS_PROVIDER_CACHE_S", str, None, "Provider answers cache (60)."),
+    Setting("ECOM_RECOMMENDATIONS_PURGE_INTERVAL_S", str, None, "Statistics purge period (3600)."),
     Setting("ECOM_DEMO_DATA", str, "auto", "Load the demo catalog: auto (empty DB), yes, no."),
     *(
         Setting(f"ECOM_{name.upper()}_ADDR", str, None, f"Address of the {name} service.")

@@ -8,7 +8,6 @@ and a graceful stop that lets in-flight calls finish while refusing new ones.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +22,7 @@ from services.platform.interceptors import CallInterceptor
 from services.platform.migrations import migrate
 from services.platform.module import Binding, ServiceModule
 from services.platform.runtime import Runtime, channel_options
+from services.platform.tasks import cancel_and_wait
 
 log = logging.getLogger("ecom.server")
 
@@ -51,29 +51,11 @@ class RunningServer:
             grace = float(self.runtime.config["SHUTDOWN_GRACE_S"])
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
-        await _cancel_all(self.tasks)
+        await cancel_and_wait(self.tasks)
         for binding in self.bindings:
             if binding.close is not None:
                 await binding.close()
         await self.runtime.close()
-
-
-async def _cancel_all(tasks: Sequence[asyncio.Task[None]], attempts: int = 10) -> None:
-    """Cancel background tasks and wait for them, cancelling again while any survives: a
-    cancellation that lands inside a client library's blocking read can be swallowed."""
-    pending = {task for task in tasks if not task.done()}
-    for _ in range(attempts):
-        if not pending:
-            break
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=1.0)
-    for task in pending:
-        log.error("background task %s did not stop", task.get_name())
-    for task in tasks:
-        if task.done() and not task.cancelled():
-            with contextlib.suppress(Exception):
-                task.result()
 
 
 async def start_server(

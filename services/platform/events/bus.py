@@ -423,6 +423,12 @@ class RedisStreamBus(_ScanningBus):
         reply: Any = await self._redis.xread(
             {key: after or "0-0"}, count=count, block=max(int(timeout_s * 1000), 1)
         )
+        # redis-py can swallow a cancellation that lands inside a blocking read (it drops the
+        # connection and returns); the request is still recorded on the task, so honour it here
+        # or the consumer, relay or subscription loop around this call would never stop.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         if not reply:
             return []
         streams = reply.items() if isinstance(reply, dict) else reply

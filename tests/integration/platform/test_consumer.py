@@ -16,6 +16,7 @@ from services.platform.db import Database, new_metadata
 from services.platform.events.bus import ALL_SITES, EventBus
 from services.platform.events.consumer import EventConsumer
 from services.platform.schema.tables import consumer_positions
+from services.platform.tasks import cancel_and_wait
 from tests.helpers import eventually
 
 CREATED = "ecom.cart.v1.cart_created"
@@ -61,9 +62,7 @@ async def _running(consumer: EventConsumer) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
 
 
 async def _count_is(db: Database, n: int) -> Callable[[], Awaitable[bool]]:

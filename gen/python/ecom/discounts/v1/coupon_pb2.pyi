@@ -94,8 +94,9 @@ class Coupon(_message.Message):
     checkout reserves a use before placing an order (`DiscountRulesService/ReserveDiscountUsage`).
     """
     limited_to_one_item: _builtins.bool
-    """True: the coupon discounts only one unit (the most expensive in scope) instead of every unit
-    in scope. Ignored for `free_shipping`. Default false.
+    """True: the coupon discounts only one unit (the most expensive in scope, measured by what the
+    automatic rules left of it; ties: the line first in the request) instead of every unit in
+    scope. Ignored for `free_shipping`. Default false.
     """
     active: _builtins.bool
     """Whether the merchant has switched the coupon on. Unset on creation: true (Wix's default).

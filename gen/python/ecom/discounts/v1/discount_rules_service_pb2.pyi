@@ -586,7 +586,8 @@ class GetAppliedDiscountsResponse(_message.Message):
         coupon when it applies (`coupon` set; `discount_type` SHIPPING for free shipping, GLOBAL when
         it has no scope and is not `limited_to_one_item`, SPECIFIC_ITEMS otherwise; `line_item_ids`
         are the lines it discounted). Rules that end up taking nothing off are left out (see
-        `evaluated_discount_rules`).
+        `evaluated_discount_rules`); a usable coupon is listed even when the rules left it nothing to
+        take (amount "0"), so the cart still shows the code as applied.
         """
 
     @_builtins.property

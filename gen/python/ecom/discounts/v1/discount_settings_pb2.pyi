@@ -70,7 +70,9 @@ class DiscountSettings(_message.Message):
     UPDATED_DATE_FIELD_NUMBER: _builtins.int
     stacking_policy: Global___StackingPolicy.ValueType
     """How automatic discount rules combine when several match the same cart. Unset (never
-    updated): `STACKING_POLICY_STACK_ALL`.
+    updated, or cleared by an update): the deployment's default, `STACKING_POLICY_STACK_ALL`
+    unless the deployment sets `ECOM_DISCOUNT_STACKING=best_per_item`. Always set on output
+    (the policy in force).
     """
     revision: _builtins.int
     """Revision of the settings: 1 while they were never updated (the defaults), +1 on every

@@ -39,7 +39,8 @@ class RecommendationsServiceStub:
     - "BEST_SELLERS" (GLOBAL): the items with the most units sold in approved, non-canceled orders
     over the last 30 days (configurable); ties by number of orders, then by `catalog_item_id`.
     Both compare items by catalog `app_id` and `catalog_item_id` (variants are merged) and return
-    references without `options`.
+    references without `options`. A window of N days is N UTC calendar days, today included, and
+    an order counts on the UTC day it was created.
 
     Other algorithms come from the site's registered recommendations providers
     (`ecom.spi.recommendations.v1.RecommendationsProviderService`), called with a deadline.
@@ -80,7 +81,8 @@ class RecommendationsServiceServicer:
     - "BEST_SELLERS" (GLOBAL): the items with the most units sold in approved, non-canceled orders
     over the last 30 days (configurable); ties by number of orders, then by `catalog_item_id`.
     Both compare items by catalog `app_id` and `catalog_item_id` (variants are merged) and return
-    references without `options`.
+    references without `options`. A window of N days is N UTC calendar days, today included, and
+    an order counts on the UTC day it was created.
 
     Other algorithms come from the site's registered recommendations providers
     (`ecom.spi.recommendations.v1.RecommendationsProviderService`), called with a deadline.
@@ -92,12 +94,15 @@ class RecommendationsServiceServicer:
     def GetRecommendation(self, request, context):
         """Recommends items, trying the given algorithms in order: the first one whose result, after
         filtering, has at least `minimum_recommended_items` items wins and its items are returned.
-        Filtering removes duplicates, the request's own `items` (compared by `app_id` and
-        `catalog_item_id`, any variant) and items their catalog no longer sells: each item's catalog
-        provider is asked (`GetCatalogItems`, in parallel), and items it omits (unknown), reports
-        with `quantity_available` 0, or that belong to a catalog whose provider is not registered or
-        fails are left out. Algorithms may be evaluated in parallel; the answer is the same as if
-        they were tried one by one.
+        Filtering removes duplicates (equal references: same `app_id`, `catalog_item_id` and
+        `options`), the request's own `items` (compared by `app_id` and `catalog_item_id`, any
+        variant) and items their catalog no longer sells: each item's catalog provider is asked
+        (`GetCatalogItems`, in parallel, in the site's currency and weight unit), and items it omits
+        (unknown), reports with `quantity_available` 0, or that belong to a catalog whose provider is
+        not registered or fails are left out. An item of a built-in algorithm is sold when its
+        catalog sells the item itself (no `options`) or one of the three variants of it bought most
+        recently (a catalog may only know an item's variants). Algorithms may be evaluated in
+        parallel; the answer is the same as if they were tried one by one.
 
         When no algorithm yields enough items the call still succeeds, with an empty
         `recommendation` (no items, no algorithm) and every algorithm in `skipped_algorithms`.
@@ -163,7 +168,8 @@ class RecommendationsService:
     - "BEST_SELLERS" (GLOBAL): the items with the most units sold in approved, non-canceled orders
     over the last 30 days (configurable); ties by number of orders, then by `catalog_item_id`.
     Both compare items by catalog `app_id` and `catalog_item_id` (variants are merged) and return
-    references without `options`.
+    references without `options`. A window of N days is N UTC calendar days, today included, and
+    an order counts on the UTC day it was created.
 
     Other algorithms come from the site's registered recommendations providers
     (`ecom.spi.recommendations.v1.RecommendationsProviderService`), called with a deadline.

@@ -40,7 +40,8 @@ class RecommendationsServiceStub:
     - "BEST_SELLERS" (GLOBAL): the items with the most units sold in approved, non-canceled orders
       over the last 30 days (configurable); ties by number of orders, then by `catalog_item_id`.
     Both compare items by catalog `app_id` and `catalog_item_id` (variants are merged) and return
-    references without `options`.
+    references without `options`. A window of N days is N UTC calendar days, today included, and
+    an order counts on the UTC day it was created.
 
     Other algorithms come from the site's registered recommendations providers
     (`ecom.spi.recommendations.v1.RecommendationsProviderService`), called with a deadline.
@@ -56,12 +57,15 @@ class RecommendationsServiceStub:
     GetRecommendation: _grpc.UnaryUnaryMultiCallable[_recommendations_service_pb2.GetRecommendationRequest, _recommendations_service_pb2.GetRecommendationResponse]
     """Recommends items, trying the given algorithms in order: the first one whose result, after
     filtering, has at least `minimum_recommended_items` items wins and its items are returned.
-    Filtering removes duplicates, the request's own `items` (compared by `app_id` and
-    `catalog_item_id`, any variant) and items their catalog no longer sells: each item's catalog
-    provider is asked (`GetCatalogItems`, in parallel), and items it omits (unknown), reports
-    with `quantity_available` 0, or that belong to a catalog whose provider is not registered or
-    fails are left out. Algorithms may be evaluated in parallel; the answer is the same as if
-    they were tried one by one.
+    Filtering removes duplicates (equal references: same `app_id`, `catalog_item_id` and
+    `options`), the request's own `items` (compared by `app_id` and `catalog_item_id`, any
+    variant) and items their catalog no longer sells: each item's catalog provider is asked
+    (`GetCatalogItems`, in parallel, in the site's currency and weight unit), and items it omits
+    (unknown), reports with `quantity_available` 0, or that belong to a catalog whose provider is
+    not registered or fails are left out. An item of a built-in algorithm is sold when its
+    catalog sells the item itself (no `options`) or one of the three variants of it bought most
+    recently (a catalog may only know an item's variants). Algorithms may be evaluated in
+    parallel; the answer is the same as if they were tried one by one.
 
     When no algorithm yields enough items the call still succeeds, with an empty
     `recommendation` (no items, no algorithm) and every algorithm in `skipped_algorithms`.
@@ -100,7 +104,8 @@ class RecommendationsServiceAsyncStub(RecommendationsServiceStub):
     - "BEST_SELLERS" (GLOBAL): the items with the most units sold in approved, non-canceled orders
       over the last 30 days (configurable); ties by number of orders, then by `catalog_item_id`.
     Both compare items by catalog `app_id` and `catalog_item_id` (variants are merged) and return
-    references without `options`.
+    references without `options`. A window of N days is N UTC calendar days, today included, and
+    an order counts on the UTC day it was created.
 
     Other algorithms come from the site's registered recommendations providers
     (`ecom.spi.recommendations.v1.RecommendationsProviderService`), called with a deadline.
@@ -113,12 +118,15 @@ class RecommendationsServiceAsyncStub(RecommendationsServiceStub):
     GetRecommendation: _aio.UnaryUnaryMultiCallable[_recommendations_service_pb2.GetRecommendationRequest, _recommendations_service_pb2.GetRecommendationResponse]  # type: ignore[assignment]
     """Recommends items, trying the given algorithms in order: the first one whose result, after
     filtering, has at least `minimum_recommended_items` items wins and its items are returned.
-    Filtering removes duplicates, the request's own `items` (compared by `app_id` and
-    `catalog_item_id`, any variant) and items their catalog no longer sells: each item's catalog
-    provider is asked (`GetCatalogItems`, in parallel), and items it omits (unknown), reports
-    with `quantity_available` 0, or that belong to a catalog whose provider is not registered or
-    fails are left out. Algorithms may be evaluated in parallel; the answer is the same as if
-    they were tried one by one.
+    Filtering removes duplicates (equal references: same `app_id`, `catalog_item_id` and
+    `options`), the request's own `items` (compared by `app_id` and `catalog_item_id`, any
+    variant) and items their catalog no longer sells: each item's catalog provider is asked
+    (`GetCatalogItems`, in parallel, in the site's currency and weight unit), and items it omits
+    (unknown), reports with `quantity_available` 0, or that belong to a catalog whose provider is
+    not registered or fails are left out. An item of a built-in algorithm is sold when its
+    catalog sells the item itself (no `options`) or one of the three variants of it bought most
+    recently (a catalog may only know an item's variants). Algorithms may be evaluated in
+    parallel; the answer is the same as if they were tried one by one.
 
     When no algorithm yields enough items the call still succeeds, with an empty
     `recommendation` (no items, no algorithm) and every algorithm in `skipped_algorithms`.
@@ -156,7 +164,8 @@ class RecommendationsServiceServicer(metaclass=_abc_1.ABCMeta):
     - "BEST_SELLERS" (GLOBAL): the items with the most units sold in approved, non-canceled orders
       over the last 30 days (configurable); ties by number of orders, then by `catalog_item_id`.
     Both compare items by catalog `app_id` and `catalog_item_id` (variants are merged) and return
-    references without `options`.
+    references without `options`. A window of N days is N UTC calendar days, today included, and
+    an order counts on the UTC day it was created.
 
     Other algorithms come from the site's registered recommendations providers
     (`ecom.spi.recommendations.v1.RecommendationsProviderService`), called with a deadline.
@@ -173,12 +182,15 @@ class RecommendationsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_recommendations_service_pb2.GetRecommendationResponse, _abc.Awaitable[_recommendations_service_pb2.GetRecommendationResponse]]:
         """Recommends items, trying the given algorithms in order: the first one whose result, after
         filtering, has at least `minimum_recommended_items` items wins and its items are returned.
-        Filtering removes duplicates, the request's own `items` (compared by `app_id` and
-        `catalog_item_id`, any variant) and items their catalog no longer sells: each item's catalog
-        provider is asked (`GetCatalogItems`, in parallel), and items it omits (unknown), reports
-        with `quantity_available` 0, or that belong to a catalog whose provider is not registered or
-        fails are left out. Algorithms may be evaluated in parallel; the answer is the same as if
-        they were tried one by one.
+        Filtering removes duplicates (equal references: same `app_id`, `catalog_item_id` and
+        `options`), the request's own `items` (compared by `app_id` and `catalog_item_id`, any
+        variant) and items their catalog no longer sells: each item's catalog provider is asked
+        (`GetCatalogItems`, in parallel, in the site's currency and weight unit), and items it omits
+        (unknown), reports with `quantity_available` 0, or that belong to a catalog whose provider is
+        not registered or fails are left out. An item of a built-in algorithm is sold when its
+        catalog sells the item itself (no `options`) or one of the three variants of it bought most
+        recently (a catalog may only know an item's variants). Algorithms may be evaluated in
+        parallel; the answer is the same as if they were tried one by one.
 
         When no algorithm yields enough items the call still succeeds, with an empty
         `recommendation` (no items, no algorithm) and every algorithm in `skipped_algorithms`.

@@ -145,8 +145,9 @@ export type Coupon = Message<"ecom.discounts.v1.Coupon"> & {
   usageLimit?: number | undefined;
 
   /**
-   * True: the coupon discounts only one unit (the most expensive in scope) instead of every unit
-   * in scope. Ignored for `free_shipping`. Default false.
+   * True: the coupon discounts only one unit (the most expensive in scope, measured by what the
+   * automatic rules left of it; ties: the line first in the request) instead of every unit in
+   * scope. Ignored for `free_shipping`. Default false.
    *
    * @generated from field: bool limited_to_one_item = 13;
    */

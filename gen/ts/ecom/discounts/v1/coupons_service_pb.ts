@@ -524,7 +524,8 @@ export const CouponsService: GenService<{
    *   or over 100 characters; no discount set, `free_shipping` false, `percent_off_rate` outside
    *   (0, 100], a non-positive `money_off_amount`, a negative `fixed_price_amount` or
    *   `minimum_subtotal`, or an amount that is not a decimal string; an invalid `scope` (as for
-   *   discount rule scopes); `usage_limit` < 1; `expiration_time` not after `start_time`; output
+   *   discount rule scopes, including a `catalog_app_id` that is not a registered catalog
+   *   provider of the site); `usage_limit` < 1; `expiration_time` not after `start_time`; output
    *   only fields set.
    * - ALREADY_EXISTS (COUPON_CODE_ALREADY_EXISTS): another coupon of the site has the same code,
    *   compared case-insensitively (metadata `coupon_id` of that coupon).

@@ -547,7 +547,8 @@ export type GetAppliedDiscountsResponse = Message<"ecom.discounts.v1.GetAppliedD
    * coupon when it applies (`coupon` set; `discount_type` SHIPPING for free shipping, GLOBAL when
    * it has no scope and is not `limited_to_one_item`, SPECIFIC_ITEMS otherwise; `line_item_ids`
    * are the lines it discounted). Rules that end up taking nothing off are left out (see
-   * `evaluated_discount_rules`).
+   * `evaluated_discount_rules`); a usable coupon is listed even when the rules left it nothing to
+   * take (amount "0"), so the cart still shows the code as applied.
    *
    * @generated from field: repeated ecom.common.v1.AppliedDiscount applied_discounts = 1;
    */
@@ -1271,7 +1272,9 @@ export const DiscountRulesService: GenService<{
    *   over 10; a `target_type`, `discount_type` or scope `type` that does not match the member
    *   set; a percentage outside (0, 100], a non-positive `fixed_amount`, a negative
    *   `fixed_price`, or an amount that is not a decimal string; more than 50 scopes in a list;
-   *   `usage_limit` < 1; `active_time_info.end` not after `start`.
+   *   `usage_limit` < 1; `active_time_info.end` not after `start`; a CATALOG_ITEM scope whose
+   *   `catalog_app_id` is not a registered catalog provider of the site (such a scope could never
+   *   match a line); two scopes of the rule with the same `id`.
    * - FAILED_PRECONDITION (DISCOUNT_TRIGGER_PROVIDER_NOT_FOUND): a `custom` trigger names an
    *   `app_id` that is not a registered discount-triggers provider of the site (metadata
    *   `app_id`).
@@ -1379,9 +1382,12 @@ export const DiscountRulesService: GenService<{
    * 3. The coupon is checked and applied to what the rules left of each line (coupons always
    *    combine with rules): `percent_off_rate` off each unit in the coupon's scope,
    *    `fixed_price_amount` per unit in scope, or `money_off_amount` once off the lines in scope
-   *    (split across them in proportion to their remaining totals, the rounding remainder going
-   *    to the first such line). With `limited_to_one_item` only the single most expensive unit in
-   *    scope is discounted. `free_shipping` discounts `shipping_amount`.
+   *    (split across them in proportion to their remaining totals by the largest-remainder
+   *    method: every share rounded down to the minor unit, the units still missing going one
+   *    each to the largest remainders, ties to the earlier line; so the shares add up exactly
+   *    and none exceeds its line). With `limited_to_one_item` only the single most expensive
+   *    unit in scope (the one with the most left after the rules; ties: the line first in the
+   *    request) is discounted. `free_shipping` discounts `shipping_amount`.
    * Every amount is rounded half-even to the currency's minor unit per line and per discount;
    * the totals are sums of the rounded parts, so they add up exactly.
    *

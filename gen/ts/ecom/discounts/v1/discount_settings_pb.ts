@@ -25,7 +25,9 @@ export const file_ecom_discounts_v1_discount_settings: GenFile = /*@__PURE__*/
 export type DiscountSettings = Message<"ecom.discounts.v1.DiscountSettings"> & {
   /**
    * How automatic discount rules combine when several match the same cart. Unset (never
-   * updated): `STACKING_POLICY_STACK_ALL`.
+   * updated, or cleared by an update): the deployment's default, `STACKING_POLICY_STACK_ALL`
+   * unless the deployment sets `ECOM_DISCOUNT_STACKING=best_per_item`. Always set on output
+   * (the policy in force).
    *
    * @generated from field: ecom.discounts.v1.StackingPolicy stacking_policy = 1;
    */

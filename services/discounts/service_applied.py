@@ -1,0 +1,219 @@
+"""GetAppliedDiscounts: load what applies now, ask providers only what is still undecided, then
+the pure evaluation. Writes nothing and holds nothing (one read-only transaction)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ecom.common.v1 import calculation_pb2
+from ecom.spi.discount_triggers.v1 import discount_triggers_provider_service_pb2 as spi
+from services.discounts.domain.evaluation import (
+    Candidate,
+    CouponRequest,
+    Request,
+    Verdict,
+    evaluate,
+)
+from services.discounts.domain.lines import LineIndex
+from services.discounts.domain.model import (
+    Coupon,
+    CouponDefinition,
+    Rule,
+    RuleDefinition,
+    StackingPolicy,
+    code_key,
+    custom_triggers,
+)
+from services.discounts.domain.results import Evaluation
+from services.discounts.domain.status import applies_now, limit_reached
+from services.discounts.domain.triggers import is_met
+from services.discounts.domain.usage import HoldKind
+from services.discounts.store_common import DefinitionCache
+from services.discounts.store_coupons import CouponStore
+from services.discounts.store_rules import RuleStore
+from services.discounts.store_settings import SettingsStore
+from services.discounts.store_usage import UsageStore
+from services.discounts.triggers_client import Ask, TriggerProviders
+from services.platform.db import Database, utcnow
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What applies on the site at one moment."""
+
+    rules: list[Rule]
+    stacking: StackingPolicy
+    coupon: Coupon | None
+    #: Uses held by other checkouts' reservations, per rule id and of the coupon.
+    rule_holds: dict[str, int]
+    coupon_holds: int
+
+
+@dataclass(frozen=True)
+class Applied:
+    evaluation: Evaluation
+    discounts_error: calculation_pb2.CalculationError | None
+
+
+@dataclass
+class SiteDefinitions:
+    """A site's active rules and the coupons asked for so far, as of one definitions version
+    (see store_settings). Every write that could change them bumps the version in its own
+    transaction, so an entry whose version is still the stored one is current, in any process."""
+
+    version: int
+    #: Every active rule, oldest first; the ones LIVE at the time of a call are picked per call.
+    rules: list[Rule]
+    #: Coupons by code key (None: no such coupon), filled as codes are asked.
+    coupons: dict[str, Coupon | None] = field(default_factory=dict)
+
+
+class SiteCache:
+    """Per process, bounded; an entry is replaced only by a newer version."""
+
+    def __init__(self, max_sites: int = 10_000) -> None:
+        self._sites: OrderedDict[str, SiteDefinitions] = OrderedDict()
+        self._max = max_sites
+
+    def get(self, site: str, version: int) -> SiteDefinitions | None:
+        known = self._sites.get(site)
+        return known if known is not None and known.version == version else None
+
+    def put(self, site: str, known: SiteDefinitions) -> None:
+        current = self._sites.get(site)
+        if current is None or current.version <= known.version:
+            self._sites[site] = known
+            self._sites.move_to_end(site)
+        while len(self._sites) > self._max:
+            self._sites.popitem(last=False)
+
+
+class AppliedService:
+    def __init__(
+        self,
+        database: Database,
+        rule_cache: DefinitionCache[RuleDefinition],
+        coupon_cache: DefinitionCache[CouponDefinition],
+        triggers: TriggerProviders,
+        default_stacking: StackingPolicy,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._database = database
+        self._rule_cache = rule_cache
+        self._coupon_cache = coupon_cache
+        self._triggers = triggers
+        self._default_stacking = default_stacking
+        self._clock = clock
+        self._sites = SiteCache()
+
+    def _policy(self, stored: int) -> StackingPolicy:
+        return StackingPolicy(stored) if stored else self._default_stacking
+
+    async def _snapshot(
+        self, site: str, coupon_code: str | None, reservation_id: str, now: datetime
+    ) -> Snapshot:
+        """One read-only transaction: the site's version (and settings) first, the rules and
+        coupon only when this process has not cached them for that version, and always the
+        live holds, which reservations change without touching the version."""
+
+        async def read(session: AsyncSession) -> tuple[Snapshot, SiteDefinitions]:
+            settings = await SettingsStore(session).get(site)
+            known = self._sites.get(site, settings.version)
+            if known is None:
+                rules = await RuleStore(session, self._rule_cache).active(site)
+                known = SiteDefinitions(settings.version, rules)
+            coupon = None
+            if coupon_code is not None:
+                key = code_key(coupon_code)
+                if key not in known.coupons:
+                    stores = CouponStore(session, self._coupon_cache)
+                    known.coupons[key] = await stores.by_code(site, coupon_code)
+                coupon = known.coupons[key]
+            rules = [rule for rule in known.rules if applies_now(rule, now)]
+            usage = UsageStore(session)
+            limited = [r.id for r in rules if r.definition.usage_limit is not None]
+            rule_holds = await usage.held_by_others(
+                site, HoldKind.RULE, limited, now, exclude=reservation_id
+            )
+            coupon_holds = 0
+            if coupon is not None and coupon.definition.usage_limit is not None:
+                held = await usage.held_by_others(
+                    site, HoldKind.COUPON, [coupon.id], now, exclude=reservation_id
+                )
+                coupon_holds = held.get(coupon.id, 0)
+            policy = self._policy(settings.stacking_policy)
+            return Snapshot(rules, policy, coupon, rule_holds, coupon_holds), known
+
+        snapshot, known = await self._database.run(read, readonly=True)
+        self._sites.put(site, known)
+        return snapshot
+
+    async def apply(
+        self,
+        site: str,
+        request: Request,
+        *,
+        coupon_code: str | None,
+        reservation_id: str,
+        spi_template: Callable[[], spi.GetEligibleTriggersRequest],
+        remaining_s: float | None,
+    ) -> Applied:
+        now = request.now
+        snapshot = await self._snapshot(site, coupon_code, reservation_id, now)
+        lines = LineIndex(request.lines)  # one index for every rule's trigger
+        verdicts: dict[str, Verdict] = {}
+        undecided: list[Rule] = []
+        for rule in snapshot.rules:
+            held = snapshot.rule_holds.get(rule.id, 0)
+            if limit_reached(rule.definition.usage_limit, rule.usage_count + held):
+                verdicts[rule.id] = Verdict.RESERVED
+                continue
+            met = is_met(rule.definition.trigger, lines, request.subtotal, {})
+            if met is None:
+                undecided.append(rule)
+            else:
+                verdicts[rule.id] = Verdict.MET if met else Verdict.NOT_MET
+        discounts_error = None
+        if undecided:
+            answers = await self._triggers.ask(site, _asks(undecided), spi_template(), remaining_s)
+            discounts_error = answers.calculation_error()
+            for rule in undecided:
+                own = answers.by_rule.get(rule.id, {})
+                met = is_met(rule.definition.trigger, lines, request.subtotal, own)
+                failed = any(
+                    trigger.app_id in answers.failed_apps
+                    for _, trigger in custom_triggers(rule.definition.trigger)
+                )
+                if met:
+                    verdicts[rule.id] = Verdict.MET
+                else:
+                    verdicts[rule.id] = Verdict.PROVIDER_FAILED if failed else Verdict.NOT_MET
+        candidates = [Candidate(rule, verdicts[rule.id]) for rule in snapshot.rules]
+        coupon = None
+        if coupon_code is not None:
+            coupon = CouponRequest(coupon_code.strip(), snapshot.coupon, snapshot.coupon_holds)
+        with_policy = Request(
+            lines=request.lines,
+            currency=request.currency,
+            now=now,
+            stacking=snapshot.stacking,
+            subtotal=request.subtotal,
+            shipping_amount=request.shipping_amount,
+        )
+        return Applied(evaluate(with_policy, candidates, coupon), discounts_error)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+
+def _asks(rules: Sequence[Rule]) -> list[Ask]:
+    return [
+        Ask(rule.id, path, trigger)
+        for rule in rules
+        for path, trigger in custom_triggers(rule.definition.trigger)
+    ]
