@@ -6,8 +6,10 @@ repeats. Service issues add their scenarios to `SCENARIOS`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
@@ -166,6 +168,273 @@ async def _shipping_rates(channel: grpc.aio.Channel, tokens: TokenService) -> Pr
     )
 
 
+# -- cart (services/cart) ------------------------------------------------------------------------
+
+#: Carts the cart scenarios spread their calls over: one cart per simulated shopper, so the load
+#: measures the service, not 32 callers queueing on one cart's row lock.
+_CART_SHOPPERS = 64
+_CART_LINES = 20
+
+
+@dataclass(frozen=True)
+class _Shopper:
+    cart_id: str
+    metadata: tuple[tuple[str, str], ...]
+
+
+async def _cart_shoppers(channel: grpc.aio.Channel, tokens: TokenService) -> list[_Shopper]:
+    """20 products in the reference catalog (app `ecom.catalog`, registered for every site by
+    `ecom serve`) and 64 visitors whose current cart holds one line of each."""
+    from ecom.cart.v1 import current_cart_service_pb2 as current
+    from ecom.cart.v1 import current_cart_service_pb2_grpc
+    from ecom.catalog.v1 import catalog_admin_service_pb2 as admin
+    from ecom.catalog.v1 import catalog_admin_service_pb2_grpc, product_pb2
+    from ecom.providers.v1 import provider_registry_service_pb2 as registry
+    from ecom.providers.v1 import provider_registry_service_pb2_grpc
+
+    listed = await provider_registry_service_pb2_grpc.ProviderRegistryServiceStub(
+        channel
+    ).ListProviders(registry.ListProvidersRequest(page_size=100), metadata=_auth(tokens))
+    if not any(p.app_id == "ecom.catalog" for p in listed.providers):
+        raise RuntimeError(
+            "skipped: the cart scenarios need the reference catalog target ('catalog') "
+            "registered as app ecom.catalog"
+        )
+    products = [
+        product_pb2.Product(
+            id=f"bench-cart-{i}", name=f"Cart product {i}", price=f"{i + 1}.99", weight="0.25"
+        )
+        for i in range(_CART_LINES)
+    ]
+    await catalog_admin_service_pb2_grpc.CatalogAdminServiceStub(channel).UpsertProducts(
+        admin.UpsertProductsRequest(products=products), metadata=_auth(tokens)
+    )
+    stub = current_cart_service_pb2_grpc.CurrentCartServiceStub(channel)
+    shoppers = []
+    for n in range(_CART_SHOPPERS):
+        token = tokens.mint(role=Role.VISITOR, site="bench", subject=f"bench-shopper-{n}")
+        metadata = (("authorization", f"Bearer {token}"),)
+        reply = await stub.AddToCurrentCart(
+            current.AddToCurrentCartRequest(line_items=[_cart_line(i) for i in range(_CART_LINES)]),
+            metadata=metadata,
+        )
+        shoppers.append(_Shopper(reply.cart.id, metadata))
+    return shoppers
+
+
+def _cart_line(i: int) -> Message:
+    from ecom.common.v1 import line_item_pb2
+
+    line = line_item_pb2.LineItem(quantity=1)
+    line.catalog_reference.catalog_item_id = f"bench-cart-{i % _CART_LINES}"
+    line.catalog_reference.app_id = "ecom.catalog"
+    return line
+
+
+async def _rotating(
+    channel: grpc.aio.Channel,
+    method: str,
+    requests: list[tuple[Message, tuple[tuple[str, str], ...]]],
+    response_type: type[Message],
+) -> Prepared:
+    """Like `_unary`, but each call takes the next (request, metadata) in turn."""
+    rpc = channel.unary_unary(
+        method,
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=response_type.FromString,
+    )
+    first = await rpc(requests[0][0], metadata=requests[0][1])
+    turn = 0
+
+    async def call() -> object:
+        nonlocal turn
+        request, metadata = requests[turn % len(requests)]
+        turn += 1
+        return await rpc(request, metadata=metadata)
+
+    return Prepared(call, requests[0][0].ByteSize(), first.ByteSize())
+
+
+async def _cart_add(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    from ecom.cart.v1 import cart_service_pb2 as cart
+
+    shoppers = await _cart_shoppers(channel, tokens)
+    requests = [
+        (cart.AddToCartRequest(id=s.cart_id, line_items=[_cart_line(n)]), s.metadata)
+        for n, s in enumerate(shoppers)
+    ]
+    return await _rotating(
+        channel, "/ecom.cart.v1.CartService/AddToCart", requests, cart.AddToCartResponse
+    )
+
+
+async def _cart_estimate(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    from ecom.cart.v1 import cart_service_pb2 as cart
+    from ecom.common.v1 import address_pb2
+
+    shoppers = await _cart_shoppers(channel, tokens)
+    destination = address_pb2.Address(country="US", subdivision="US-NY", city="New York")
+    requests = [
+        (cart.EstimateTotalsRequest(id=s.cart_id, shipping_address=destination), s.metadata)
+        for s in shoppers
+    ]
+    return await _rotating(
+        channel, "/ecom.cart.v1.CartService/EstimateTotals", requests, cart.EstimateTotalsResponse
+    )
+
+
+async def _current_add(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    from ecom.cart.v1 import current_cart_service_pb2 as current
+
+    shoppers = await _cart_shoppers(channel, tokens)
+    requests = [
+        (current.AddToCurrentCartRequest(line_items=[_cart_line(n)]), s.metadata)
+        for n, s in enumerate(shoppers)
+    ]
+    return await _rotating(
+        channel,
+        "/ecom.cart.v1.CurrentCartService/AddToCurrentCart",
+        requests,
+        current.AddToCurrentCartResponse,
+    )
+
+
+async def _current_get(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    from ecom.cart.v1 import current_cart_service_pb2 as current
+
+    shoppers = await _cart_shoppers(channel, tokens)
+    requests = [(current.GetCurrentCartRequest(), s.metadata) for s in shoppers]
+    return await _rotating(
+        channel,
+        "/ecom.cart.v1.CurrentCartService/GetCurrentCart",
+        requests,
+        current.GetCurrentCartResponse,
+    )
+
+
+_CART_TARGETS = ("providers", "catalog", "cart")
+
+
+# -- fulfillment (services/fulfillment) ---------------------------------------------------------
+
+#: Orders the fulfillment scenarios spread their calls over, so that callers do not all queue on
+#: one order's lock.
+_FULFILLMENT_ORDERS = 64
+_FULFILLMENT_TARGETS = ("orders", "fulfillment")
+
+
+async def _fulfillment_orders(channel: grpc.aio.Channel, tokens: TokenService) -> list[str]:
+    """Approved orders of 3 lines (quantities 100000, 1, 1), each with one fulfillment already
+    (the second line), as the orders service creates them."""
+    from ecom.common.v1 import channel_pb2, money_pb2
+    from ecom.fulfillment.v1 import fulfillment_pb2
+    from ecom.fulfillment.v1 import order_fulfillments_service_pb2 as ful
+    from ecom.fulfillment.v1 import order_fulfillments_service_pb2_grpc as ful_grpc
+    from ecom.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
+
+    orders = orders_service_pb2_grpc.OrdersServiceStub(channel)
+    fulfillments = ful_grpc.OrderFulfillmentsServiceStub(channel)
+    md = _auth(tokens)
+    order = order_pb2.Order(currency="USD")
+    order.channel_info.type = channel_pb2.CHANNEL_TYPE_WEB
+    order.price_summary.total.amount = "1000020.00"
+    for n, quantity in enumerate((100_000, 1, 1)):
+        order.line_items.add(
+            product_name=money_pb2.LocalizedText(original=f"Bench item {n}"),
+            quantity=quantity,
+            price=money_pb2.Price(amount="10.00"),
+        )
+
+    async def one() -> str:
+        created = await orders.CreateOrder(
+            orders_service_pb2.CreateOrderRequest(order=order), metadata=md
+        )
+        approved = await orders.ApproveOrder(
+            orders_service_pb2.ApproveOrderRequest(id=created.order.id), metadata=md
+        )
+        line = approved.order.line_items[1].id
+        await fulfillments.CreateFulfillment(
+            ful.CreateFulfillmentRequest(
+                order_id=approved.order.id,
+                fulfillment=fulfillment_pb2.Fulfillment(
+                    line_items=[fulfillment_pb2.FulfillmentLineItem(id=line)],
+                    tracking_info=fulfillment_pb2.TrackingInfo(
+                        tracking_number="1Z999", shipping_provider="ups"
+                    ),
+                ),
+            ),
+            metadata=md,
+        )
+        return approved.order.id
+
+    return list(await asyncio.gather(*(one() for _ in range(_FULFILLMENT_ORDERS))))
+
+
+async def _fulfillment_list(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    from ecom.fulfillment.v1 import order_fulfillments_service_pb2 as ful
+
+    md = _auth(tokens)
+    requests = [
+        (ful.ListFulfillmentsForSingleOrderRequest(order_id=order_id), md)
+        for order_id in await _fulfillment_orders(channel, tokens)
+    ]
+    return await _rotating(
+        channel,
+        "/ecom.fulfillment.v1.OrderFulfillmentsService/ListFulfillmentsForSingleOrder",
+        requests,
+        ful.ListFulfillmentsForSingleOrderResponse,
+    )
+
+
+async def _fulfillment_create_delete(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    """One unit of the big line fulfilled, then the fulfillment deleted again (so an order never
+    reaches its 300-fulfillment limit): the write path twice per call."""
+    from ecom.fulfillment.v1 import fulfillment_pb2
+    from ecom.fulfillment.v1 import order_fulfillments_service_pb2 as ful
+    from ecom.fulfillment.v1 import order_fulfillments_service_pb2_grpc as ful_grpc
+    from ecom.orders.v1 import orders_service_pb2, orders_service_pb2_grpc
+
+    md = _auth(tokens)
+    order_ids = await _fulfillment_orders(channel, tokens)
+    orders = orders_service_pb2_grpc.OrdersServiceStub(channel)
+    lines = [
+        (await orders.GetOrder(orders_service_pb2.GetOrderRequest(id=i), metadata=md))
+        .order.line_items[0]
+        .id
+        for i in order_ids
+    ]
+    stub = ful_grpc.OrderFulfillmentsServiceStub(channel)
+    requests = [
+        ful.CreateFulfillmentRequest(
+            order_id=order_id,
+            fulfillment=fulfillment_pb2.Fulfillment(
+                line_items=[fulfillment_pb2.FulfillmentLineItem(id=line, quantity=1)],
+                tracking_info=fulfillment_pb2.TrackingInfo(
+                    tracking_number="1Z999", shipping_provider="fedex"
+                ),
+            ),
+        )
+        for order_id, line in zip(order_ids, lines, strict=True)
+    ]
+    turn = 0
+
+    async def call() -> object:
+        nonlocal turn
+        request = requests[turn % len(requests)]
+        turn += 1
+        created = await stub.CreateFulfillment(request, metadata=md)
+        return await stub.DeleteFulfillment(
+            ful.DeleteFulfillmentRequest(
+                order_id=request.order_id, fulfillment_id=created.fulfillment_id
+            ),
+            metadata=md,
+        )
+
+    first = await call()
+    assert isinstance(first, ful.DeleteFulfillmentResponse)
+    return Prepared(call, requests[0].ByteSize(), first.ByteSize())
+
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
     for scenario in (
@@ -188,5 +457,465 @@ SCENARIOS: dict[str, Scenario] = {
             "ShippingRatesProviderService/GetShippingRates, 10 lines: demo rate table",
             _shipping_rates,
         ),
+        Scenario(
+            "cart.add",
+            _CART_TARGETS,
+            "CartService/AddToCart, 20-line carts: catalog re-read, row lock, outbox",
+            _cart_add,
+        ),
+        Scenario(
+            "cart.estimate",
+            ("providers", "catalog", "shipping", "fees", "cart"),
+            "CartService/EstimateTotals, 20 lines: catalog, shipping and fee providers, pricing",
+            _cart_estimate,
+        ),
+        Scenario(
+            "cart.current_add",
+            _CART_TARGETS,
+            "CurrentCartService/AddToCurrentCart, 20-line carts: session lookup, then as cart.add",
+            _current_add,
+        ),
+        Scenario(
+            "cart.current_get",
+            _CART_TARGETS,
+            "CurrentCartService/GetCurrentCart, 20 lines: session, read, catalog (cached)",
+            _current_get,
+        ),
+        Scenario(
+            "fulfillment.list",
+            _FULFILLMENT_TARGETS,
+            "OrderFulfillmentsService/ListFulfillmentsForSingleOrder: auth, database read",
+            _fulfillment_list,
+        ),
+        Scenario(
+            "fulfillment.create_delete",
+            _FULFILLMENT_TARGETS,
+            "CreateFulfillment + DeleteFulfillment: GetOrder peer call, order lock, outbox (x2)",
+            _fulfillment_create_delete,
+        ),
     )
 }
+
+
+# --- orders.search -----------------------------------------------------------------------------
+
+ORDERS_SEED_COUNT = 100_000
+#: The page the scenario asks for: paid, unarchived orders (INITIALIZED hidden by default),
+#: newest first, 50 per page; the hand-written query below is its SQL equivalent.
+_ORDERS_PAGE_SQL = (
+    "SELECT document FROM orders WHERE site = ? AND status IN (2, 3) AND payment_status = 4 "
+    "AND archived = 0 ORDER BY created_at DESC, id ASC LIMIT 51"
+)
+
+
+def _database_holding(checkout_id: str) -> str:
+    """The `orders.db` of the `ecom serve` under test: among the `ecom-bench-*` data directories
+    of running benchmarks (several may run at once), the one whose orders include the marker
+    order the scenario just created through the server."""
+    import glob
+    import os
+    import sqlite3
+    import tempfile
+
+    pattern = os.path.join(tempfile.gettempdir(), "ecom-bench-*", "orders.db")
+    for path in glob.glob(pattern):
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                query = "SELECT 1 FROM orders WHERE checkout_id = ?"
+                if connection.execute(query, (checkout_id,)).fetchone():
+                    return path
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            continue  # another run's database, being created or removed
+    raise RuntimeError("orders.search: cannot find the orders database of the server under test")
+
+
+def _time_sql(path: str, site: str, rounds: int = 500) -> list[float]:
+    """Latencies (ms) of the hand-written indexed query, straight through sqlite3."""
+    import sqlite3
+    import time
+
+    connection = sqlite3.connect(path)
+    try:
+        latencies = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            connection.execute(_ORDERS_PAGE_SQL, (site,)).fetchall()
+            latencies.append((time.perf_counter() - started) * 1000)
+        return sorted(latencies)
+    finally:
+        connection.close()
+
+
+async def _time_sql_in_stack(data_dir: str, site: str, rounds: int = 300) -> list[float]:
+    """Latencies (ms) of the hand-written query as the service runs SQL: a read-only unit of
+    work of `services.platform.db.Database` (SQLAlchemy over aiosqlite)."""
+    import time
+
+    import sqlalchemy as sa
+
+    from services.platform.config import load_config
+    from services.platform.db import Database
+
+    database = Database.for_service(load_config({"ECOM_DATA_DIR": data_dir}), "orders")
+    query = sa.text(_ORDERS_PAGE_SQL.replace("?", ":site"))
+
+    async def page(session: object) -> object:
+        return (await session.execute(query, {"site": site})).all()  # type: ignore[attr-defined]
+
+    try:
+        latencies = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await database.run(page, readonly=True)  # type: ignore[arg-type]
+            latencies.append((time.perf_counter() - started) * 1000)
+        return sorted(latencies)
+    finally:
+        await database.dispose()
+
+
+async def _orders_search(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    import asyncio
+    import os
+    import time
+    import uuid
+
+    from ecom.common.v1 import channel_pb2, money_pb2
+    from ecom.orders.v1 import order_pb2
+    from ecom.orders.v1 import orders_service_pb2 as orders
+    from services.orders.seed import seed, seeding_database
+    from services.platform.config import load_config
+
+    site = "bench"
+    marker = str(uuid.uuid4())
+    create = channel.unary_unary(
+        "/ecom.orders.v1.OrdersService/CreateOrder",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=orders.CreateOrderResponse.FromString,
+    )
+    marker_order = order_pb2.Order(currency="USD", checkout_id=marker)
+    marker_order.line_items.add(quantity=1, price=money_pb2.Price(amount="1.00"))
+    marker_order.line_items[0].product_name.original = "marker"
+    marker_order.price_summary.total.amount = "1.00"
+    marker_order.channel_info.type = channel_pb2.CHANNEL_TYPE_WEB
+    marker_token = tokens.mint(role=Role.ADMIN, site="bench-marker", subject="bench-admin")
+    await create(
+        orders.CreateOrderRequest(order=marker_order),
+        metadata=(("authorization", f"Bearer {marker_token}"),),
+    )
+    path = await asyncio.to_thread(_database_holding, marker)
+    database = seeding_database(load_config({"ECOM_DATA_DIR": os.path.dirname(path)}))
+    started = time.perf_counter()
+    try:
+        count = await seed(database, site, ORDERS_SEED_COUNT)
+    finally:
+        await database.dispose()
+    seconds = time.perf_counter() - started
+    auth = _auth(tokens)
+    probe = await channel.unary_unary(
+        "/ecom.orders.v1.OrdersService/SearchOrders",
+        request_serializer=lambda m: m.SerializeToString(),
+        response_deserializer=orders.SearchOrdersResponse.FromString,
+    )(
+        orders.SearchOrdersRequest(
+            filter=orders.OrderFilter(numbers=[10000 + count], include_initialized=True)
+        ),
+        metadata=auth,
+    )
+    if len(probe.orders) != 1:
+        raise RuntimeError("orders.search seeded a database that the server does not read")
+    sql = await asyncio.to_thread(_time_sql, path, site)
+    stack = await _time_sql_in_stack(os.path.dirname(path), site)
+    print(
+        f"orders.search: seeded {count} orders in {seconds:.1f}s; the same page by hand-written "
+        f"indexed SQL: sqlite3 p50 {sql[len(sql) // 2]:.3f} ms p99 "
+        f"{sql[int(len(sql) * 0.99)]:.3f} ms; through the service's database layer "
+        f"(SQLAlchemy + aiosqlite unit of work) p50 {stack[len(stack) // 2]:.3f} ms p99 "
+        f"{stack[int(len(stack) * 0.99)]:.3f} ms",
+        flush=True,
+    )
+    request = orders.SearchOrdersRequest(
+        filter=orders.OrderFilter(payment_statuses=[order_pb2.PAYMENT_STATUS_PAID], archived=False),
+        sort=[
+            orders.OrderSort(
+                field=orders.ORDER_SORT_FIELD_CREATED_DATE,
+                order=2,  # SORT_ORDER_DESC
+            )
+        ],
+        page_size=50,
+    )
+    return await _unary(
+        channel,
+        "/ecom.orders.v1.OrdersService/SearchOrders",
+        request,
+        orders.SearchOrdersResponse,
+        auth,
+    )
+
+
+SCENARIOS["orders.search"] = Scenario(
+    "orders.search",
+    ("orders",),
+    f"SearchOrders over {ORDERS_SEED_COUNT} seeded orders: paid, unarchived, newest first, 50",
+    _orders_search,
+)
+
+
+# -- discounts (services/discounts) --------------------------------------------------------------
+
+_DISCOUNT_RULES = 50
+_DISCOUNT_LINES = 20
+
+
+def _discount_rule(i: int) -> Message:
+    """One of 50 live rules of every kind the evaluation handles: percentage, fixed amount and
+    fixed price on items, buy-X-get-Y, lowest priced item; subtotal, quantity and AND/OR
+    triggers; a fifth of them with a usage limit (so held uses are counted too)."""
+    from ecom.discounts.v1 import discount_rule_pb2 as d
+
+    def scope(item: int | None = None) -> d.Scope:
+        found = d.Scope(type=d.Scope.SCOPE_TYPE_CATALOG_ITEM)
+        found.catalog_item.catalog_app_id = "ecom.catalog"
+        if item is not None:
+            found.catalog_item.catalog_item_id = f"bench-disc-{item % _DISCOUNT_LINES}"
+        return found
+
+    kind = i % 5
+    discount = d.Discount(target_type=d.Discount.TARGET_TYPE_SPECIFIC_ITEMS)
+    discount.specific_items_info.scopes.extend([scope(i), scope(i + 7)])
+    if kind == 0:
+        discount.discount_type = d.Discount.DISCOUNT_TYPE_PERCENTAGE
+        discount.percentage = "5"
+    elif kind == 1:
+        discount.discount_type = d.Discount.DISCOUNT_TYPE_FIXED_AMOUNT
+        discount.fixed_amount = "0.50"
+    elif kind == 2:
+        discount.discount_type = d.Discount.DISCOUNT_TYPE_FIXED_PRICE
+        discount.fixed_price = "9.00"
+    else:
+        discount = d.Discount(
+            target_type=d.Discount.TARGET_TYPE_BUY_X_GET_Y,
+            discount_type=d.Discount.DISCOUNT_TYPE_PERCENTAGE,
+            percentage="50",
+        )
+        discount.buy_x_get_y_info.customer_buys.quantity = 2
+        discount.buy_x_get_y_info.customer_buys.scopes.append(scope())
+        discount.buy_x_get_y_info.customer_gets.quantity = 1
+        discount.buy_x_get_y_info.customer_gets.scopes.append(scope(i))
+    rule = d.DiscountRule(name=f"Bench rule {i}")
+    rule.discounts.values.append(discount)
+    subtotal = d.DiscountTrigger(subtotal_range=d.DiscountTrigger.SubtotalRange(min="50"))
+    many = d.DiscountTrigger(item_quantity_range=d.DiscountTrigger.ItemQuantityRange(min=3))
+    if i % 3 == 0:
+        rule.trigger.all_of.triggers.extend([subtotal, many])
+    elif i % 3 == 1:
+        rule.trigger.any_of.triggers.extend([subtotal, many])
+    else:
+        rule.trigger.CopyFrom(many)
+    if kind == 4:
+        rule.settings.applies_to = d.DiscountRuleSettings.APPLIES_TO_LOWEST_PRICED_ITEM
+    if i % 5 == 0:
+        rule.settings.usage_limit = 1_000_000
+    return rule
+
+
+async def _discounts_applied(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    """GetAppliedDiscounts as a cart asks it: 20 lines, 50 live rules, a coupon."""
+    from ecom.discounts.v1 import (
+        coupon_pb2,
+        coupons_service_pb2,
+        coupons_service_pb2_grpc,
+        discount_rules_service_pb2_grpc,
+    )
+    from ecom.discounts.v1 import discount_rules_service_pb2 as rules
+
+    admin = _auth(tokens)
+    stub = discount_rules_service_pb2_grpc.DiscountRulesServiceStub(channel)
+    for i in range(_DISCOUNT_RULES):
+        await stub.CreateDiscountRule(
+            rules.CreateDiscountRuleRequest(discount_rule=_discount_rule(i)), metadata=admin
+        )
+    await coupons_service_pb2_grpc.CouponsServiceStub(channel).CreateCoupon(
+        coupons_service_pb2.CreateCouponRequest(
+            coupon=coupon_pb2.Coupon(code="BENCH10", name="Bench 10%", percent_off_rate="10")
+        ),
+        metadata=admin,
+    )
+    request = rules.GetAppliedDiscountsRequest(currency="USD", coupon_code="bench10")
+    for i in range(_DISCOUNT_LINES):
+        item = request.line_items.add(id=f"line-{i}", quantity=1 + i % 3, price=f"{4 + i}.99")
+        item.catalog_reference.app_id = "ecom.catalog"
+        item.catalog_reference.catalog_item_id = f"bench-disc-{i}"
+    prepared = await _unary(
+        channel,
+        "/ecom.discounts.v1.DiscountRulesService/GetAppliedDiscounts",
+        request,
+        rules.GetAppliedDiscountsResponse,
+        _auth(tokens, Role.SERVICE),
+    )
+    probe = await stub.GetAppliedDiscounts(request, metadata=_auth(tokens, Role.SERVICE))
+    applied = sum(1 for e in probe.evaluated_discount_rules if e.outcome == 1)
+    if len(probe.evaluated_discount_rules) != _DISCOUNT_RULES or not applied:
+        raise RuntimeError("discounts.applied: the rules were not all live, or none applied")
+    print(
+        f"discounts.applied: {applied} of {_DISCOUNT_RULES} rules apply, coupon "
+        f"{'ok' if not probe.HasField('coupon_calculation_error') else 'refused'}, total "
+        f"discount {probe.total_discount.amount}",
+        flush=True,
+    )
+    return prepared
+
+
+SCENARIOS["discounts.applied"] = Scenario(
+    "discounts.applied",
+    ("providers", "catalog", "discounts"),
+    "GetAppliedDiscounts: 20 lines, 50 live rules (every kind), a coupon",
+    _discounts_applied,
+)
+
+
+# -- checkout (services/checkout) --------------------------------------------------------------
+
+#: Checkouts the update scenario spreads its calls over, so that callers do not queue on one
+#: checkout's turn.
+_CHECKOUTS = 64
+_CHECKOUT_LINES = 5
+_CHECKOUT_TARGETS = (
+    "providers",
+    "catalog",
+    "shipping",
+    "fees",
+    "validations",
+    "orders",
+    "checkout",
+)
+
+
+async def _checkout_setup(channel: grpc.aio.Channel, tokens: TokenService) -> list[Any]:
+    """5 products in the reference catalog (stock unlimited) and the line items of a checkout
+    buying each once; checks that a purchase goes through before the load starts."""
+    from ecom.catalog.v1 import catalog_admin_service_pb2 as admin
+    from ecom.catalog.v1 import catalog_admin_service_pb2_grpc, product_pb2
+    from ecom.common.v1 import line_item_pb2
+
+    products = [
+        product_pb2.Product(
+            id=f"bench-checkout-{i}",
+            name=f"Checkout product {i}",
+            price=f"{i + 5}.50",
+            weight="0.5",
+            shippable=True,
+        )
+        for i in range(_CHECKOUT_LINES)
+    ]
+    await catalog_admin_service_pb2_grpc.CatalogAdminServiceStub(channel).UpsertProducts(
+        admin.UpsertProductsRequest(products=products), metadata=_auth(tokens)
+    )
+    lines: list[Any] = []
+    for product in products:
+        line = line_item_pb2.LineItem(quantity=1)
+        line.catalog_reference.catalog_item_id = product.id
+        line.catalog_reference.app_id = "ecom.catalog"
+        lines.append(line)
+    return lines
+
+
+def _checkout_request(lines: list[Any], n: int) -> Any:
+    from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
+    from ecom.common.v1 import address_pb2, buyer_pb2, channel_pb2
+
+    destination = address_pb2.AddressWithContact(
+        address=address_pb2.Address(country="US", subdivision="US-NY", city="New York"),
+        contact_details=address_pb2.ContactDetails(first_name="Bench", last_name=str(n)),
+    )
+    info = checkout_pb2.Checkout(
+        buyer_info=buyer_pb2.BuyerInfo(email=f"bench-{n}@example.com"),
+        billing_info=destination,
+    )
+    info.shipping_info.shipping_destination.CopyFrom(destination)
+    return checkout_service_pb2.CreateCheckoutRequest(
+        line_items=lines, checkout_info=info, channel_type=channel_pb2.CHANNEL_TYPE_WEB
+    )
+
+
+async def _checkout_update(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    """UpdateCheckout of a 5-line checkout (a new buyer note each time): a full recalculation
+    (catalog, shipping, fees and validations providers, tax) and a write with its event."""
+    from google.protobuf import field_mask_pb2
+
+    from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2, checkout_service_pb2_grpc
+
+    lines = await _checkout_setup(channel, tokens)
+    stub = checkout_service_pb2_grpc.CheckoutServiceStub(channel)
+    shoppers = []
+    for n in range(_CHECKOUTS):
+        token = tokens.mint(role=Role.VISITOR, site="bench", subject=f"bench-buyer-{n}")
+        metadata = (("authorization", f"Bearer {token}"),)
+        created = await stub.CreateCheckout(_checkout_request(lines, n), metadata=metadata)
+        shoppers.append((created.checkout.id, metadata))
+    turn = 0
+
+    async def call() -> object:
+        nonlocal turn
+        checkout_id, metadata = shoppers[turn % len(shoppers)]
+        turn += 1
+        return await stub.UpdateCheckout(
+            checkout_service_pb2.UpdateCheckoutRequest(
+                checkout=checkout_pb2.Checkout(id=checkout_id, buyer_note=f"note {turn}"),
+                update_mask=field_mask_pb2.FieldMask(paths=["buyer_note"]),
+            ),
+            metadata=metadata,
+        )
+
+    first = await call()
+    assert isinstance(first, checkout_service_pb2.UpdateCheckoutResponse)
+    if first.checkout.HasField("calculation_errors"):
+        print(f"checkout.update: calculation errors: {first.checkout.calculation_errors}")
+    request = checkout_service_pb2.UpdateCheckoutRequest(
+        checkout=checkout_pb2.Checkout(id=shoppers[0][0], buyer_note="note 1")
+    )
+    return Prepared(call, request.ByteSize(), first.ByteSize())
+
+
+async def _checkout_purchase(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+    """A full purchase per call: CreateCheckout (5 lines, buyer, addresses; calculated) then
+    CreateOrder (recalculation, stock reservation at the reference inventory, the order in the
+    orders service, completion, commit). One call = one completed purchase."""
+    from ecom.checkout.v1 import checkout_service_pb2, checkout_service_pb2_grpc
+
+    lines = await _checkout_setup(channel, tokens)
+    stub = checkout_service_pb2_grpc.CheckoutServiceStub(channel)
+    turn = 0
+
+    async def call() -> object:
+        nonlocal turn
+        turn += 1
+        token = tokens.mint(role=Role.VISITOR, site="bench", subject=f"bench-buyer-{turn}")
+        metadata = (("authorization", f"Bearer {token}"),)
+        created = await stub.CreateCheckout(_checkout_request(lines, turn), metadata=metadata)
+        return await stub.CreateOrder(
+            checkout_service_pb2.CreateOrderRequest(id=created.checkout.id), metadata=metadata
+        )
+
+    try:
+        first = await call()
+    except grpc.aio.AioRpcError as exc:
+        raise RuntimeError(f"checkout.purchase: a purchase failed: {exc.details()}") from exc
+    assert isinstance(first, checkout_service_pb2.CreateOrderResponse)
+    return Prepared(call, _checkout_request(lines, 0).ByteSize(), first.ByteSize())
+
+
+SCENARIOS["checkout.update"] = Scenario(
+    "checkout.update",
+    _CHECKOUT_TARGETS,
+    "UpdateCheckout, 5 lines: recalculation with 4 provider kinds, tax, write + event",
+    _checkout_update,
+)
+SCENARIOS["checkout.purchase"] = Scenario(
+    "checkout.purchase",
+    _CHECKOUT_TARGETS,
+    "CreateCheckout + CreateOrder: a full purchase (reservation, order, commit) per call",
+    _checkout_purchase,
+)

@@ -1,0 +1,619 @@
+"""CheckoutService.CreateOrder: order placement as a saga keyed by the checkout id.
+
+Steps (their progress is the `placements` row of the checkout, written before each step's side
+effect is attempted, so a crash between any two steps leaves a state a later call resumes):
+
+- VALIDATING: recalculate the checkout, store it, check the preconditions.
+- RESERVING: ReserveInventory at every inventory provider of the lines (reservation id = the
+  checkout id). All or nothing: on a shortage or a failure everything is released.
+- RESERVED: stock is held. CreateOrder at the orders service (checkout_id and request_id = the
+  checkout id, so a repeated call finds the order made before). A definitive refusal releases
+  the stock and reopens the checkout (ORDER_REJECTED); a transient failure keeps the stock and
+  answers UNAVAILABLE: the next call resumes here without validating again.
+- ORDERED: the order exists. One transaction completes the checkout (`completed`, `order_id`,
+  `checkout_completed`, abandoned record RECOVERED) and marks the placement COMPLETED with a
+  commit owed; CommitInventory follows and is retried in the background until it succeeds.
+
+Concurrent calls are serialized by a lease on the placement row: one call runs the saga, the
+others wait (within their deadline) and answer with its order id, or take over when its lease
+expired (its process died). A placement nobody resumes within
+`CheckoutSettings.reservation_timeout_s` is finished by `Finisher`: if the orders service has an
+order for the checkout it is completed, otherwise the stock is released and the checkout reopens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
+from ecom.common.v1 import catalog_pb2
+from services.checkout import preconditions, store, writes
+from services.checkout.calculate import Calculated, Draft
+from services.checkout.domain import CHECKOUT_ALREADY_COMPLETED, authorize, not_found
+from services.checkout.inventory import Inventory, Item, ReserveOutcome
+from services.checkout.orders_mapping import order_from
+from services.checkout.peers import OrderRejected, OrdersClient, OrdersUnavailable
+from services.checkout.service import CheckoutService, deadline_of, remaining
+from services.checkout.settings import CheckoutSettings
+from services.checkout.store import Placement, StoredCheckout
+from services.checkout.writes import StaleWrite
+from services.platform.db import Database, utcnow
+from services.platform.errors import (
+    AlreadyExists,
+    Conflict,
+    FailedPrecondition,
+    Unavailable,
+    Violations,
+    check_revision,
+)
+from services.platform.idempotency import REQUEST_ID_REUSED
+from services.platform.identity import Caller
+from services.pricing import InvalidAmountError, parse_amount
+
+log = logging.getLogger("ecom.checkout.saga")
+
+VALIDATING = "VALIDATING"
+RESERVING = "RESERVING"
+RESERVED = "RESERVED"
+ORDERED = "ORDERED"
+COMPLETED = "COMPLETED"
+UNFINISHED = (VALIDATING, RESERVING, RESERVED, ORDERED)
+
+ORDER_CREATION_IN_PROGRESS = "ORDER_CREATION_IN_PROGRESS"
+#: How long a call holds the placement when it has no deadline of its own.
+DEFAULT_LEASE_S = 30.0
+_POLL_FIRST_S = 0.02
+_POLL_MAX_S = 0.2
+
+
+def instance_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Placed:
+    order_id: str
+    checkout: checkout_pb2.Checkout
+
+
+class Placer:
+    def __init__(
+        self,
+        database: Database,
+        service: CheckoutService,
+        inventory: Inventory,
+        orders: OrdersClient,
+        settings: CheckoutSettings,
+    ) -> None:
+        self.db = database
+        self.service = service
+        self.inventory = inventory
+        self.orders = orders
+        self.settings = settings
+        self._instance = instance_id()
+
+    # ------------------------------------------------------------------ the RPC
+
+    async def create_order(
+        self,
+        caller: Caller,
+        request: checkout_service_pb2.CreateOrderRequest,
+        remaining_s: float | None,
+    ) -> Placed:
+        problems = Violations()
+        if not request.id:
+            problems.add("id", "required")
+        if request.expected_total:
+            try:
+                parse_amount(request.expected_total)
+            except InvalidAmountError as exc:
+                problems.add("expected_total", str(exc))
+        problems.raise_if_any()
+        site = caller.site
+        deadline = deadline_of(remaining_s)
+        stored, _ = await self.service.read(site, request.id)
+        authorize(caller, stored.buyer_kind, stored.buyer_id)
+        if request.request_id:
+            await self._claim_request_id(site, request.request_id, request.id)
+        done = _finished(stored)
+        if done is not None:
+            return done
+        owner = f"{self._instance}:{uuid.uuid4().hex[:8]}"
+        while True:
+            placement, finished = await self._acquire(site, request.id, owner, deadline)
+            if finished is not None:
+                return finished
+            assert placement is not None
+            try:
+                return await self._run(caller, placement, request, owner, deadline)
+            except _Retake:
+                continue
+            finally:
+                await self._let_go(request.id, owner)
+
+    async def _claim_request_id(self, site: str, request_id: str, checkout_id: str) -> None:
+        async def unit(session: AsyncSession) -> str:
+            return await store.claim_order_request_id(
+                session, site, request_id, checkout_id, utcnow()
+            )
+
+        bound = await self.db.run(unit)
+        if bound != checkout_id:
+            raise AlreadyExists(
+                REQUEST_ID_REUSED,
+                f"request id {request_id!r} was already used for another checkout",
+                metadata={"request_id": request_id},
+            )
+
+    # ------------------------------------------------------------------ the lease
+
+    async def _acquire(
+        self, site: str, checkout_id: str, owner: str, deadline: float | None
+    ) -> tuple[Placement | None, Placed | None]:
+        """Hold the checkout's placement, or learn that it was completed meanwhile. Waits for
+        another holder within the deadline."""
+        pause = _POLL_FIRST_S
+        while True:
+            taken = await self.db.run(
+                lambda s: self._try_take(s, site, checkout_id, owner, deadline)
+            )
+            if isinstance(taken, Placed):
+                return None, taken
+            if taken is not None:
+                return taken, None
+            left = remaining(deadline)
+            if left is not None and left < pause + 0.05:
+                raise Conflict(
+                    ORDER_CREATION_IN_PROGRESS,
+                    "another call is creating the order for this checkout; retry to get it",
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _POLL_MAX_S)
+
+    async def _try_take(
+        self,
+        session: AsyncSession,
+        site: str,
+        checkout_id: str,
+        owner: str,
+        deadline: float | None,
+        *,
+        start: bool = True,
+    ) -> Placement | Placed | None:
+        """Take the placement's lease (starting a placement when there is none and `start`);
+        the answer when the checkout is completed; None when someone else holds it."""
+        stored = await store.load(session, site, checkout_id, lock=True)
+        if stored is None:
+            raise not_found(checkout_id)
+        done = _finished(stored)
+        if done is not None:
+            return done
+        now = utcnow()
+        expires = now + timedelta(seconds=_lease_s(deadline))
+        placement = await store.load_placement(session, checkout_id, lock=True)
+        if placement is None and not start:
+            return None
+        if placement is None:
+            placement = Placement(
+                checkout_id=checkout_id,
+                site=site,
+                step=VALIDATING,
+                order_id=None,
+                reserved_apps=[],
+                commit_pending=False,
+                lease_owner=owner,
+                lease_expires=expires,
+                started=now,
+                updated=now,
+            )
+            await store.insert_placement(session, placement)
+            return placement
+        if placement.step == COMPLETED:
+            return None  # completion is committing right now; look again
+        if placement.lease_owner not in (None, owner) and (
+            placement.lease_expires is not None and placement.lease_expires > now
+        ):
+            return None
+        await store.update_placement(session, checkout_id, lease_owner=owner, lease_expires=expires)
+        placement.lease_owner, placement.lease_expires = owner, expires
+        return placement
+
+    async def _let_go(self, checkout_id: str, owner: str) -> None:
+        """Free the lease (when still ours) so the next call need not wait for it to expire."""
+
+        async def unit(session: AsyncSession) -> None:
+            placement = await store.load_placement(session, checkout_id, lock=True)
+            if placement is not None and placement.lease_owner == owner:
+                await store.update_placement(
+                    session, checkout_id, lease_owner=None, lease_expires=None
+                )
+
+        try:
+            await asyncio.shield(self.db.run(unit))
+        except Exception:
+            log.warning("could not free the placement lease of %s", checkout_id, exc_info=True)
+
+    # ------------------------------------------------------------------ the steps
+
+    async def _run(
+        self,
+        caller: Caller,
+        placement: Placement,
+        request: checkout_service_pb2.CreateOrderRequest,
+        owner: str,
+        deadline: float | None,
+    ) -> Placed:
+        site = caller.site
+        checkout_id = placement.checkout_id
+        if placement.step in (VALIDATING, RESERVING):
+            checkout = await self._validate(caller, placement, request, deadline)
+            outcome = await self._reserve(site, placement, checkout, deadline)
+            if not outcome.ok:
+                await self._fail_reservation(site, checkout_id, checkout, outcome)
+            placement.step, placement.reserved_apps = RESERVED, outcome.asked
+            await self._set_step(checkout_id, RESERVED, reserved_apps=outcome.asked)
+        if placement.step == RESERVED:
+            stored = await self._stored(site, checkout_id)
+            try:
+                order_id = await self.orders.create(
+                    site, order_from(stored.checkout), remaining_s=remaining(deadline)
+                )
+            except OrderRejected as rejected:
+                await self._compensate(site, placement)
+                raise FailedPrecondition(
+                    "ORDER_REJECTED",
+                    f"the orders service rejected the order: {rejected.message}",
+                    metadata={"orders_code": rejected.code, "orders_reason": rejected.reason},
+                ) from None
+            except OrdersUnavailable as exc:
+                log.warning("order of checkout %s not created yet: %s", checkout_id, exc)
+                raise Unavailable(
+                    "ORDERS_UNAVAILABLE",
+                    "the orders service did not confirm the order; retry: the stock stays "
+                    "reserved and the retry resumes here",
+                    retry_after_s=1.0,
+                ) from None
+            placement.step, placement.order_id = ORDERED, order_id
+            await self._set_step(checkout_id, ORDERED, order_id=order_id)
+        if placement.step == ORDERED:
+            assert placement.order_id is not None
+            checkout = await self._complete(site, placement)
+            await self._commit(site, placement)
+            return Placed(placement.order_id, checkout)
+        raise _Retake  # pragma: no cover - COMPLETED placements are never handed out
+
+    async def _stored(self, site: str, checkout_id: str) -> StoredCheckout:
+        stored = await self.db.run(
+            lambda session: store.load(session, site, checkout_id), readonly=True
+        )
+        if stored is None:
+            raise not_found(checkout_id)
+        return stored
+
+    async def _validate(
+        self,
+        caller: Caller,
+        placement: Placement,
+        request: checkout_service_pb2.CreateOrderRequest,
+        deadline: float | None,
+    ) -> checkout_pb2.Checkout:
+        """Step 1: recalculate, store (event when changed), check the preconditions. A failure
+        ends the placement (releasing what an interrupted earlier attempt may hold)."""
+        site = caller.site
+        try:
+            while True:
+                stored = await self._stored(site, placement.checkout_id)
+                check_revision("checkout", request.revision, stored.revision)
+                calculated = await self.service.calculate(
+                    site,
+                    Draft(_copy(stored.checkout), stored.sources.copy()),
+                    deadline,
+                    fresh=True,
+                )
+                try:
+                    checkout = await self._store_validated(site, stored.revision, calculated)
+                except StaleWrite:
+                    continue
+                preconditions.check(checkout, request.expected_total)
+                return checkout
+        except Exception:
+            await self._end(site, placement, release=bool(placement.reserved_apps))
+            raise
+
+    async def _store_validated(
+        self, site: str, read_revision: int, calculated: Calculated
+    ) -> checkout_pb2.Checkout:
+        checkout_id = calculated.checkout.id
+
+        async def unit(session: AsyncSession) -> checkout_pb2.Checkout:
+            current = await store.load(session, site, checkout_id, lock=True)
+            if current is None or current.revision != read_revision:
+                raise StaleWrite
+            return await writes.store_change(
+                session,
+                site,
+                current,
+                calculated.checkout,
+                calculated.sources,
+                utcnow(),
+                self.settings,
+            )
+
+        return await self.db.run(unit)
+
+    async def _reserve(
+        self,
+        site: str,
+        placement: Placement,
+        checkout: checkout_pb2.Checkout,
+        deadline: float | None,
+    ) -> ReserveOutcome:
+        items = [
+            Item(line.id, line.catalog_reference, line.quantity)
+            for line in checkout.line_items
+            if line.HasField("catalog_reference") and line.catalog_reference.app_id
+        ]
+        # Recorded before the call: if this process dies mid-way, whoever resumes knows stock
+        # may be held.
+        apps = sorted({item.reference.app_id for item in items})
+        placement.step, placement.reserved_apps = RESERVING, apps
+        await self._set_step(placement.checkout_id, RESERVING, reserved_apps=apps)
+        return await self.inventory.reserve(site, placement.checkout_id, items, deadline=deadline)
+
+    async def _fail_reservation(
+        self,
+        site: str,
+        checkout_id: str,
+        checkout: checkout_pb2.Checkout,
+        outcome: ReserveOutcome,
+    ) -> None:
+        """The reservation did not happen (and was released): reopen the checkout and say why."""
+        if outcome.short:
+            await self._mark_short(site, checkout_id, outcome)
+            await self._delete(checkout_id)
+            ids = ",".join(dict.fromkeys(short.line_id for short in outcome.short))
+            raise FailedPrecondition(
+                "INSUFFICIENT_INVENTORY",
+                "there is not enough stock for some lines",
+                metadata={"line_item_ids": ids},
+                details=[
+                    checkout_service_pb2.InsufficientInventory(
+                        items=[
+                            checkout_service_pb2.InsufficientInventory.ShortLineItem(
+                                line_item_id=short.line_id,
+                                catalog_reference=short.reference,
+                                quantity_requested=_quantity(checkout, short.line_id),
+                                quantity_available=short.available,
+                            )
+                            for short in outcome.short
+                        ]
+                    )
+                ],
+            )
+        await self._delete(checkout_id)
+        assert outcome.failure is not None
+        transient, message = outcome.failure
+        raise Unavailable(
+            "PROVIDER_UNAVAILABLE" if transient else "PROVIDER_ERROR",
+            f"stock could not be reserved: {message}",
+        )
+
+    async def _mark_short(self, site: str, checkout_id: str, outcome: ReserveOutcome) -> None:
+        short = {item.line_id: item.available for item in outcome.short}
+
+        async def unit(session: AsyncSession) -> None:
+            stored = await store.load(session, site, checkout_id, lock=True)
+            if stored is None:
+                return
+            checkout = _copy(stored.checkout)
+            for line in checkout.line_items:
+                if line.id in short:
+                    available = short[line.id]
+                    line.availability.status = (
+                        catalog_pb2.AVAILABILITY_STATUS_PARTIALLY_AVAILABLE
+                        if available > 0
+                        else catalog_pb2.AVAILABILITY_STATUS_NOT_AVAILABLE
+                    )
+                    line.availability.quantity_available = available
+            await writes.store_change(
+                session, site, stored, checkout, stored.sources, utcnow(), self.settings
+            )
+
+        await self.db.run(unit)
+
+    async def _complete(self, site: str, placement: Placement) -> checkout_pb2.Checkout:
+        order_id = placement.order_id
+        assert order_id is not None
+
+        async def unit(session: AsyncSession) -> checkout_pb2.Checkout:
+            stored = await store.load(session, site, placement.checkout_id, lock=True)
+            if stored is None:
+                raise not_found(placement.checkout_id)
+            now = utcnow()
+            await store.update_placement(
+                session,
+                placement.checkout_id,
+                step=COMPLETED,
+                order_id=order_id,
+                commit_pending=bool(placement.reserved_apps),
+                lease_owner=None,
+                lease_expires=None,
+                updated=now,
+            )
+            if stored.completed:
+                return stored.checkout
+            return await writes.complete(session, site, stored, order_id, now, self.settings)
+
+        placement.step = COMPLETED
+        return await self.db.run(unit)
+
+    async def _commit(self, site: str, placement: Placement) -> None:
+        """CommitInventory once the order exists; a failure leaves it owed to the finisher."""
+        if not placement.reserved_apps:
+            return
+        assert placement.order_id is not None
+        ok = await self.inventory.commit(
+            site,
+            placement.checkout_id,
+            placement.reserved_apps,
+            placement.order_id,
+            # One attempt: the order is placed; a commit that does not go through at once is
+            # the finisher's to retry, not the buyer's to wait for.
+            deadline=time.monotonic() + 2.0,
+            retry=False,
+        )
+        if ok:
+
+            async def unit(session: AsyncSession) -> None:
+                await store.update_placement(
+                    session, placement.checkout_id, commit_pending=False, updated=utcnow()
+                )
+
+            await self.db.run(unit)
+
+    async def _compensate(self, site: str, placement: Placement) -> None:
+        await self._end(site, placement, release=True)
+
+    async def _end(self, site: str, placement: Placement, *, release: bool) -> None:
+        """Give the stock back (when asked) and drop the placement: the checkout is open."""
+        if release and placement.reserved_apps:
+            await self.inventory.release(
+                site,
+                placement.checkout_id,
+                placement.reserved_apps,
+                deadline=time.monotonic() + 2.0,
+            )
+        await self._delete(placement.checkout_id)
+
+    async def _delete(self, checkout_id: str) -> None:
+        await self.db.run(lambda session: store.delete_placement(session, checkout_id))
+
+    async def _set_step(self, checkout_id: str, step: str, **values: object) -> None:
+        async def unit(session: AsyncSession) -> None:
+            await store.update_placement(
+                session, checkout_id, step=step, updated=utcnow(), **values
+            )
+
+        await self.db.run(unit)
+
+    # ------------------------------------------------------------------ background
+
+    async def finish_due(self, now: datetime | None = None) -> int:
+        """Finish placements nobody resumed in time, and retry owed commits; returns how many
+        placements were handled."""
+        now = now or utcnow()
+        cutoff = now - timedelta(seconds=self.settings.reservation_timeout_s)
+        due = await self.db.run(
+            lambda s: store.due_placements(s, steps=UNFINISHED, before=cutoff, limit=50),
+            readonly=True,
+        )
+        handled = 0
+        for placement in due:
+            owner = f"{self._instance}:finisher"
+            try:
+                if await self._finish(placement, owner):
+                    handled += 1
+            except Exception:
+                log.exception("could not finish the placement of %s", placement.checkout_id)
+            finally:
+                await self._let_go(placement.checkout_id, owner)
+        retry_before = now - timedelta(seconds=self.settings.finisher_interval_s)
+        owed = await self.db.run(
+            lambda s: store.owed_commits(s, before=retry_before, limit=50), readonly=True
+        )
+        for placement in owed:
+            await self._retry_commit(placement)
+        return handled
+
+    async def _finish(self, placement: Placement, owner: str) -> bool:
+        taken = await self.db.run(
+            lambda s: self._try_take(
+                s, placement.site, placement.checkout_id, owner, None, start=False
+            )
+        )
+        if not isinstance(taken, Placement) or taken.step not in UNFINISHED:
+            return False
+        placement = taken
+        if placement.step in (RESERVED, ORDERED) and placement.order_id is None:
+            try:
+                placement.order_id = await self.orders.find(
+                    placement.site, placement.checkout_id, remaining_s=5.0
+                )
+            except OrdersUnavailable:
+                return False  # next round
+        if placement.order_id is not None:
+            await self._complete(placement.site, placement)
+            await self._commit(placement.site, placement)
+            log.info(
+                "finished the placement of %s (order %s)", placement.checkout_id, placement.order_id
+            )
+            return True
+        await self._end(placement.site, placement, release=True)
+        log.info("released the abandoned placement of %s", placement.checkout_id)
+        return True
+
+    async def _retry_commit(self, placement: Placement) -> None:
+        ok = await self.inventory.commit(
+            placement.site,
+            placement.checkout_id,
+            placement.reserved_apps,
+            placement.order_id or "",
+            deadline=time.monotonic() + 5.0,
+            retry=False,
+        )
+
+        async def unit(session: AsyncSession) -> None:
+            await store.update_placement(
+                session, placement.checkout_id, commit_pending=not ok, updated=utcnow()
+            )
+
+        await self.db.run(unit)
+
+    async def run_finisher(self) -> None:
+        """Background job: `finish_due` every `finisher_interval_s`."""
+        while True:
+            try:
+                await self.finish_due()
+            except Exception:
+                log.exception("placement finisher round failed")
+            await asyncio.sleep(self.settings.finisher_interval_s)
+
+
+class _Retake(Exception):
+    """The placement must be acquired again."""
+
+
+def _finished(stored: StoredCheckout) -> Placed | None:
+    """The answer for a completed checkout: its order, or CHECKOUT_ALREADY_COMPLETED."""
+    if not stored.completed:
+        return None
+    if stored.order_id:
+        return Placed(stored.order_id, stored.checkout)
+    raise FailedPrecondition(
+        CHECKOUT_ALREADY_COMPLETED,
+        "the checkout was completed without an order and never gets one",
+    )
+
+
+def _lease_s(deadline: float | None) -> float:
+    left = remaining(deadline)
+    return (min(left, 120.0) if left is not None else DEFAULT_LEASE_S) + 1.0
+
+
+def _quantity(checkout: checkout_pb2.Checkout, line_id: str) -> int:
+    return next((line.quantity for line in checkout.line_items if line.id == line_id), 0)
+
+
+def _copy(checkout: checkout_pb2.Checkout) -> checkout_pb2.Checkout:
+    copy = checkout_pb2.Checkout()
+    copy.CopyFrom(checkout)
+    return copy
