@@ -656,6 +656,11 @@ class Carts:
             if visitor_id is not None:
                 await self.sessions.drop(caller.site, visitor_key, visitor_id)
             if member_cart is None:
+                # A concurrent merge may have just taken the visitor cart over for this member
+                # (after our first look at the member's mapping): look again before failing.
+                member_id = await self.sessions.get(caller.site, member_key)
+                member_cart = await self._owned(caller.site, member_id, caller)
+            if member_cart is None:
                 raise domain.no_current_cart()
             return current_cart_service_pb2.MergeCurrentCartResponse(
                 cart=await self.view(await self._refreshed(member_cart, deadline))

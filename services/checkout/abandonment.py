@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
@@ -106,18 +107,25 @@ class Abandonment:
 
     # ------------------------------------------------------------------ the sweeper
 
+    def _lease_ttl(self) -> timedelta:
+        return timedelta(seconds=max(3 * self.settings.lease_period_s, 1.0))
+
+    async def _hold_lease(self, now: datetime) -> bool:
+        return await self.db.run(
+            lambda session: abandoned_store.take_lease(
+                session, SWEEPER_LEASE, self.instance, now, self._lease_ttl()
+            )
+        )
+
     async def sweep_once(self, now: datetime | None = None) -> int:
         """Record every checkout idle for the configured time; returns how many were recorded
         (0 when another process holds the lease)."""
         now = now or utcnow()
-        lease = timedelta(seconds=max(self.settings.sweep_interval_s * 3, 2.0))
-        held = await self.db.run(
-            lambda session: abandoned_store.take_lease(
-                session, SWEEPER_LEASE, self.instance, now, lease
-            )
-        )
-        if not held:
+        if not await self._hold_lease(now):
             return 0
+        return await self._sweep(now)
+
+    async def _sweep(self, now: datetime) -> int:
         idle_since = now - timedelta(seconds=self.settings.abandoned_after_s)
         recorded = 0
         while True:
@@ -174,11 +182,16 @@ class Abandonment:
         return True
 
     async def run_sweeper(self) -> None:
-        """Background job: `sweep_once` every `sweep_interval_s`. On shutdown the lease is left
-        to expire (a few seconds): no database work may run while the runtime closes."""
+        """Background job: renew the lease every `lease_period_s` (so a dead holder's lease
+        runs out within a few seconds, and nothing has to be cleaned up on shutdown) and, while
+        holding it, sweep every `sweep_interval_s`."""
+        next_sweep = 0.0
         while True:
             try:
-                await self.sweep_once()
+                now = utcnow()
+                if await self._hold_lease(now) and time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.sweep_interval_s
+                    await self._sweep(now)
             except Exception:  # keep sweeping; the next round retries
                 log.exception("abandoned checkout sweep failed")
-            await asyncio.sleep(self.settings.sweep_interval_s)
+            await asyncio.sleep(self.settings.lease_period_s)

@@ -49,6 +49,11 @@ class CheckoutSettings:
         return min(max(self.abandoned_after_s / 4, 0.2), 30.0)
 
     @property
+    def lease_period_s(self) -> float:
+        """How often the sweeper renews its deployment lease (which lasts three periods)."""
+        return min(self.sweep_interval_s, 2.0)
+
+    @property
     def finisher_interval_s(self) -> float:
         """How often unfinished placements and owed commits are looked at."""
         return min(max(self.reservation_timeout_s / 10, 0.2), 30.0)

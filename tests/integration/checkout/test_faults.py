@@ -117,6 +117,7 @@ async def test_orders_down_after_the_reservation_then_a_retry_finishes(suite: Su
     assert (stock.quantity, stock.reserved) == (3, 0)  # committed once
 
 
+@SQLITE_ONLY
 async def test_an_answer_lost_after_the_order_was_made_is_recovered(
     start_suite: StartSuite,
 ) -> None:
@@ -269,10 +270,10 @@ async def test_slow_and_failing_providers_cost_at_most_the_budget(suite: Suite) 
     update.id = checkout.id
     started = time.monotonic()
     response = await suite.checkout.UpdateCheckout(
-        pb.UpdateCheckoutRequest(checkout=update), metadata=suite.visitor(), timeout=2.0
+        pb.UpdateCheckoutRequest(checkout=update), metadata=suite.visitor(), timeout=3.0
     )
     elapsed = time.monotonic() - started
-    assert elapsed < 2.0
+    assert elapsed < 3.0  # the carrier sleeps 5 s
     updated = response.checkout
     errors = updated.calculation_errors
     assert [(e.carrier_id, e.error.code) for e in errors.carrier_errors] == [
@@ -281,12 +282,12 @@ async def test_slow_and_failing_providers_cost_at_most_the_budget(suite: Suite) 
     assert [(e.app_id, e.code) for e in errors.additional_fees_errors] == [
         ("broken-fees", "PROVIDER_ERROR")
     ]
-    # The healthy carrier's option is in effect; the fee error blocks the order.
+    # The healthy carrier's option is in effect; the fee error blocks the order (the slow
+    # carrier is quick again now: it would not block anyway, not being the selected one).
     assert updated.shipping_info.selected_carrier_service_option.carrier_id == "ship"
+    slow.delay_s = 0
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await suite.checkout.CreateOrder(
-            pb.CreateOrderRequest(id=checkout.id), metadata=suite.visitor(), timeout=2.0
-        )
+        await place(suite, checkout.id)
     reason, metadata, _ = error_info(caught.value)
     assert reason == "CALCULATION_ERRORS"
     assert metadata["areas"] == "additional_fees_errors"
