@@ -13,7 +13,10 @@ Backends (chosen by configuration, never by the service):
   5 s, foreign keys on. Writers are serialized: inside a process by an asyncio lock (so queued
   writers wait in the event loop, not in SQLite's sleeping busy handler), and across processes by
   `BEGIN IMMEDIATE`, which takes the write lock when the transaction starts. A read-modify-write
-  therefore never loses an update on SQLite, even without row locks.
+  therefore never loses an update on SQLite, even without row locks. Read-only units of work of
+  `run` execute their SQLite calls on the event loop's thread (`sqlite_inline`: no thread round
+  trip per statement, which costs far more than a short indexed read); one that runs longer than
+  a few milliseconds, or would wait for a lock, is run again on the threaded driver.
 - PostgreSQL when `ECOM_DATABASE_URL` is set (`postgresql://` or `postgres://`; the psycopg 3
   async driver is used): each service lives in its own schema `ecom_<service>` through the
   connection's `search_path`, READ COMMITTED by default. Read-modify-write uses row locks
@@ -54,7 +57,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from services.platform import errors
+from services.platform import errors, sqlite_inline
 from services.platform.config import Config
 
 log = logging.getLogger("ecom.db")
@@ -64,6 +67,9 @@ DialectName = Literal["sqlite", "postgresql"]
 Isolation = Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+#: How long a read-only unit of work may keep the event loop busy inside SQLite before it is
+#: moved to the threaded driver (see `sqlite_inline`).
+SQLITE_INLINE_BUDGET_S = 0.005
 #: Per-service pool on PostgreSQL. The embedded mode runs a dozen services in one process, so a
 #: small steady pool with bounded overflow keeps the total under PostgreSQL's default
 #: max_connections (100) even when every service bursts at once.
@@ -189,6 +195,10 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in message or "database is busy" in message
 
 
+class _MoveToThread(Exception):
+    """An inline read-only unit of work stopped (see `sqlite_inline`); run it on a thread."""
+
+
 def _backoff(attempt: int, *, base_s: float = 0.01, cap_s: float = 0.5) -> float:
     """Full jitter: spreads retries of colliding transactions apart."""
     return random.uniform(0, min(cap_s, base_s * 2**attempt))
@@ -211,6 +221,8 @@ class Database:
         self._commit_listeners: list[Callable[[], None]] = []
         self._engines: dict[tuple[bool, str | None], AsyncEngine] = {}
         self._sessions = async_sessionmaker(expire_on_commit=False, autoflush=False)
+        #: SQLite only: short reads on the event loop's thread, and the change counter.
+        self._inline: sqlite_inline.InlineReads | None = None
 
     @classmethod
     def for_service(cls, config: Config, service: str) -> Database:
@@ -227,7 +239,9 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
         _install_sqlite_hooks(engine, busy_timeout_ms)
-        return cls(engine, service=service, schema=None)
+        database = cls(engine, service=service, schema=None)
+        database._inline = sqlite_inline.InlineReads(path, SQLITE_INLINE_BUDGET_S)
+        return database
 
     @classmethod
     def postgresql(cls, url: str, service: str) -> Database:
@@ -275,10 +289,16 @@ class Database:
         """A unit of work: commits when the block ends normally, rolls back when it raises.
 
         `readonly=True` skips the write lock on SQLite (WAL readers never wait for writers); a
-        read-only transaction must not write. Prefer `run`, which also retries conflicts.
+        read-only transaction must not write. Prefer `run`, which also retries conflicts (and
+        runs short SQLite reads without a thread round trip per statement).
         """
+        async with self._unit(self._engine(readonly, isolation), readonly) as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def _unit(self, engine: AsyncEngine, readonly: bool) -> AsyncIterator[AsyncSession]:
         async with self._writer(readonly):
-            session = self._sessions(bind=self._engine(readonly, isolation))
+            session = self._sessions(bind=engine)
             async with session, session.begin():
                 yield session
         if session.info.get(_NOTIFY_KEY):
@@ -299,6 +319,11 @@ class Database:
         isolation: Isolation | None = None,
     ) -> T:
         """Run `fn` in a unit of work; on a write conflict roll back and run it again."""
+        if readonly and self._inline is not None:
+            try:
+                return await self._run_inline(fn, self._inline)
+            except _MoveToThread:
+                log.debug("%s read-only unit of work moves to the threaded driver", self.service)
         attempt = 0
         while True:
             try:
@@ -315,6 +340,28 @@ class Database:
                 log.debug("retrying %s unit of work after %s", self.service, exc.orig)
             attempt += 1
             await asyncio.sleep(_backoff(attempt))
+
+    async def _run_inline(
+        self, fn: Callable[[AsyncSession], Awaitable[T]], inline: sqlite_inline.InlineReads
+    ) -> T:
+        """Run a read-only `fn` with its SQLite calls on the event loop's thread (no thread
+        round trip per statement). Raises `_MoveToThread` when a read had to stop because it
+        ran long or would have waited for a lock: what `fn` made of it, answer or error, is
+        dropped, and `run` runs it again on the threaded driver."""
+        # Yield once, as a unit of work did when each statement went to a thread: a loop of
+        # reads (a poller) must not keep every other task waiting.
+        await asyncio.sleep(0)
+        with sqlite_inline.attempt() as tried:
+            try:
+                async with self._unit(inline.engine, readonly=True) as session:
+                    result = await fn(session)
+            except Exception as exc:
+                if tried.aborted:
+                    raise _MoveToThread from exc
+                raise
+            if tried.aborted:
+                raise _MoveToThread
+            return result
 
     def add_commit_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` after each commit marked with `notify_on_commit`; returns a remover."""
@@ -347,7 +394,16 @@ class Database:
             return False
         return True
 
+    async def data_version(self) -> int | None:
+        """A number that changes whenever anything is committed to this database, by any
+        connection of any process; None when the backend cannot tell (PostgreSQL) or the check
+        failed. Lets a process keep what it read until the data changes: remember the version
+        *before* reading, and drop what was read once the version differs."""
+        return None if self._inline is None else self._inline.data_version()
+
     async def dispose(self) -> None:
+        if self._inline is not None:
+            await self._inline.dispose()
         await self.engine.dispose()
 
 

@@ -11,6 +11,7 @@ import enum
 import re
 import time
 import uuid
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ TOKEN_ISSUER = "ecom-grpc"
 #: What a site name may look like: it becomes part of storage keys and stream names.
 SITE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _ALGORITHM = "HS256"
+#: Verified tokens remembered per TokenService (least recently used ones are forgotten first).
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class Role(enum.StrEnum):
@@ -82,11 +85,21 @@ def require_owner_or_staff(owner_subject: str) -> None:
 
 
 class TokenService:
-    """Mints and verifies the suite's bearer tokens with one shared secret."""
+    """Mints and verifies the suite's bearer tokens with one shared secret.
 
-    def __init__(self, secret: str, *, leeway_s: int = 30) -> None:
+    A token that verified once is remembered (bounded, least recently used first out) until it
+    expires: callers send the same token with every call, and checking its signature and claims
+    again would give the same answer until then. Refused tokens are not remembered.
+    """
+
+    def __init__(
+        self, secret: str, *, leeway_s: int = 30, cache_size: int = VERIFIED_CACHE_SIZE
+    ) -> None:
         self._secret = secret
         self._leeway_s = leeway_s
+        self._cache_size = cache_size
+        #: token -> (its caller, the time.time() at which it stops being accepted)
+        self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
 
     def mint(self, *, role: Role, site: str, subject: str, ttl_s: int = 3600) -> str:
         now = int(time.time())
@@ -102,6 +115,22 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> Caller:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            caller, valid_until = remembered
+            if time.time() < valid_until:
+                self._verified.move_to_end(token)
+                return caller
+            del self._verified[token]
+        caller, expires_at = self._decode(token)
+        # Accepted while exp > now - leeway, as PyJWT checks it.
+        self._verified[token] = (caller, expires_at + self._leeway_s)
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return caller
+
+    def _decode(self, token: str) -> tuple[Caller, int]:
+        """Check signature and claims; the caller and the token's `exp`."""
         try:
             claims = jwt.decode(
                 token,
@@ -124,4 +153,4 @@ class TokenService:
             raise Unauthenticated("token lacks a valid site")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("token lacks a subject")
-        return Caller(site=site, subject=subject, role=role)
+        return Caller(site=site, subject=subject, role=role), int(claims["exp"])

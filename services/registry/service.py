@@ -27,6 +27,7 @@ from services.platform.providers.config_file import ConfiguredProviders
 from services.platform.providers.kinds import Kind
 from services.platform.providers.ref import MAX_TIMEOUT_S, ProviderRef
 from services.platform.providers.rules import MAX_PROVIDERS_PER_KIND
+from services.platform.read_cache import ReadCache
 from services.registry import domain
 from services.registry.domain import ProviderRecord, Registration
 from services.registry.listing import ListQuery, Page, paginate
@@ -37,6 +38,8 @@ M = TypeVar("M", bound=Message)
 
 #: Idempotency scope of RegisterProvider's request ids.
 REGISTER_SCOPE = "ecom.providers.v1.ProviderRegistryService/RegisterProvider"
+#: Sites whose config-file providers are kept ready (all are forgotten when more come).
+MAX_REMEMBERED_SITES = 10_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ class ProviderRegistry:
         self._resolve_target = resolve_target
         self._loaded = loaded or clock()
         self._clock = clock
+        #: Each site's registry-source providers, kept until the database changes: every cart
+        #: and checkout asks for a site's providers, and they change rarely.
+        self._registered: ReadCache[str, tuple[ProviderRecord, ...]] = ReadCache(database)
+        #: Each site's config-file providers (the file is read once: they never change).
+        self._config_records: dict[str, tuple[ProviderRecord, ...]] = {}
 
     @property
     def _configured(self) -> ConfiguredProviders:
@@ -77,36 +85,42 @@ class ProviderRegistry:
 
     # -- reads ---------------------------------------------------------------------------
 
-    def _from_config(self, site: str) -> list[ProviderRecord]:
-        return [domain.from_config(e, site, self._loaded) for e in self._configured.for_site(site)]
+    def _from_config(self, site: str) -> tuple[ProviderRecord, ...]:
+        records = self._config_records.get(site)
+        if records is None:
+            entries = self._configured.for_site(site)
+            records = tuple(domain.from_config(e, site, self._loaded) for e in entries)
+            if len(self._config_records) >= MAX_REMEMBERED_SITES:
+                self._config_records.clear()
+            self._config_records[site] = records
+        return records
+
+    async def _from_registry(self, site: str) -> tuple[ProviderRecord, ...]:
+        """The site's registry-source providers (at most 20 per kind: all of them at once)."""
+        version = await self._registered.version()
+        records = self._registered.get(version, site)
+        if records is None:
+
+            async def read(session: AsyncSession) -> tuple[ProviderRecord, ...]:
+                return tuple(await ProviderStore(session).list(site))
+
+            records = await self._database.run(read, readonly=True)
+            await self._registered.put(version, site, records)
+        return records
 
     async def get(self, site: str, provider_id: str) -> ProviderRecord:
         provider_id = domain.check_id(provider_id)
-        for record in self._from_config(site):
+        for record in (*self._from_config(site), *await self._from_registry(site)):
             if record.id == provider_id:
                 return record
-
-        async def read(session: AsyncSession) -> ProviderRecord | None:
-            return await ProviderStore(session).get(site, provider_id)
-
-        found = await self._database.run(read, readonly=True)
-        if found is None:
-            raise domain.not_found(provider_id)
-        return found
+        raise domain.not_found(provider_id)
 
     async def list(self, site: str, query: ListQuery) -> Page:
-        wanted = query.filter
-        records: list[ProviderRecord] = []
-        if not wanted.sources or domain.Source.CONFIG_FILE in wanted.sources:
-            records.extend(self._from_config(site))
-        if not wanted.sources or domain.Source.REGISTRY in wanted.sources:
-
-            async def read(session: AsyncSession) -> list[ProviderRecord]:
-                return await ProviderStore(session).list(
-                    site, kinds=wanted.kinds, app_ids=wanted.app_ids, enabled=wanted.enabled
-                )
-
-            records.extend(await self._database.run(read, readonly=True))
+        # Both sources in full: `paginate` applies the filter (kinds, app ids, enabled, source).
+        records = [*self._from_config(site)]
+        sources = query.filter.sources
+        if not sources or domain.Source.REGISTRY in sources:
+            records.extend(await self._from_registry(site))
         return paginate(records, query)
 
     # -- writes --------------------------------------------------------------------------

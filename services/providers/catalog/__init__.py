@@ -19,6 +19,10 @@ the essentials:
   nothing, idempotent by reservation id; stock never goes negative under concurrency
   (`inventory.py`).
 - Demo data: `demo.py`, loaded at start-up as `ECOM_DEMO_DATA` says.
+- GetCatalogItems answers from snapshots of products, stock and holds kept in memory until the
+  catalog's database changes (`snapshots.py`, `services.platform.read_cache`: exact, also across
+  processes; holds are kept with their expiry, so they stop counting on time). On PostgreSQL
+  every call reads the database.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
@@ -41,8 +43,32 @@ def _amount(value: object) -> str:
 
 
 def ref_from_proto(reference: catalog_pb2.CatalogReference) -> Ref:
-    options = json_format.MessageToDict(reference.options) if reference.HasField("options") else {}
+    options = _struct_value(reference.options) if reference.HasField("options") else {}
     return Ref(reference.catalog_item_id, reference.app_id, options)
+
+
+# A direct walk of the Struct: the same JSON value `json_format.MessageToDict` gives (numbers
+# as floats, NaN and infinities refused), several times faster on the GetCatalogItems path.
+def _struct_value(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: _json_value(value) for key, value in struct.fields.items()}
+
+
+def _json_value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "struct_value":
+        return _struct_value(value.struct_value)
+    if kind == "number_value":
+        number = value.number_value
+        if math.isinf(number) or math.isnan(number):
+            raise ValueError("a Struct number must be finite")
+        return number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "list_value":
+        return [_json_value(item) for item in value.list_value.values]
+    return None  # null_value, or unset
 
 
 def ref_to_proto(ref: Ref) -> catalog_pb2.CatalogReference:

@@ -27,6 +27,8 @@ from services.providers.catalog.domain import MAX_ID_LENGTH, Product, StockKey, 
 
 VARIANT_ID_KEY = "variantId"
 OPTIONS_KEY = "options"
+#: Canonical JSON text (built once: `json.dumps` with options builds an encoder on every call).
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,13 @@ class Ref:
     @property
     def key(self) -> str:
         """Canonical text: equal for references that are equal."""
-        return json.dumps(
-            [self.app_id, self.catalog_item_id, self.options],
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        # Worked out once per reference (the dataclass is frozen: keep it beside the fields).
+        key: str | None = self.__dict__.get("_key")
+        if key is None:
+            key = self.__dict__["_key"] = _canonical(
+                [self.app_id, self.catalog_item_id, self.options]
+            )
+        return key
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -118,10 +121,12 @@ def resolve(ref: Ref, app_id: str, products: Mapping[str, Product]) -> Resolved 
     if not product.variants:
         return Resolved(product, None) if variant_id is None and chosen is None else None
     variant: Variant | None = None
+    # Variant.options are the (name, value) pairs sorted by name: compare in that form.
+    wanted = tuple(sorted(chosen.items())) if isinstance(chosen, dict) else None
     if isinstance(variant_id, str):
         variant = product.variant(variant_id)
-        if variant is not None and chosen is not None and variant.options_dict != chosen:
+        if variant is not None and wanted is not None and variant.options != wanted:
             return None
-    elif isinstance(chosen, dict):
-        variant = next((v for v in product.variants if v.options_dict == chosen), None)
+    elif wanted is not None:
+        variant = next((v for v in product.variants if v.options == wanted), None)
     return Resolved(product, variant) if variant is not None else None

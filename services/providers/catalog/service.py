@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.platform.db import Database, utcnow
 from services.platform.errors import FailedPrecondition, InvalidArgument, check_revision
 from services.platform.idempotency import run_idempotent
+from services.platform.read_cache import ReadCache
 from services.pricing import UnknownCurrencyError, minor_units
 from services.providers.catalog import domain, stock
 from services.providers.catalog.domain import Product, ProductInput, StockKey, WeightUnit
-from services.providers.catalog.items import ItemData, available, item_data
+from services.providers.catalog.items import ItemData, available
 from services.providers.catalog.listing import ProductQuery, encode_token
-from services.providers.catalog.references import Ref, product_ids, resolve
+from services.providers.catalog.references import Ref, product_ids
+from services.providers.catalog.snapshots import Holds, ProductSnapshot
 from services.providers.catalog.stock import Stock, StockAdjustment, StockLevel, StockSetting
 from services.providers.catalog.store import ProductStore, StockStore
 
@@ -82,6 +84,8 @@ class CatalogService:
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._database = database
         self._clock = clock
+        #: GetCatalogItems' snapshots by (site, product id), kept until the database changes.
+        self._cache: ReadCache[tuple[str, str], ProductSnapshot] = ReadCache(database)
 
     # -- products ------------------------------------------------------------------------
 
@@ -242,27 +246,56 @@ class CatalogService:
             minor_units(currency)
         except UnknownCurrencyError:
             raise InvalidArgument.of("currency", "not an ISO 4217 currency code") from None
-        ids = product_ids(refs, app_id)
+        snapshots = await self._snapshots(site, product_ids(refs, app_id))
+        now = self._clock()
+        answers: list[ItemData | None] = []
+        for ref in refs:
+            # Ids not worth looking up have no snapshot: such references resolve to nothing.
+            snapshot = snapshots.get(ref.catalog_item_id)
+            found = snapshot.resolve(ref, app_id) if snapshot is not None else None
+            if snapshot is None or found is None:
+                answers.append(None)
+                continue
+            if found.product.currency != currency:
+                raise _currency_not_supported(found.product, currency)
+            row, held = snapshot.level(found.stock_key, now)
+            quantity = available(found.product.visible, row.tracked, row.quantity, held)
+            answers.append(snapshot.item(found, weight_unit, quantity))
+        return answers
 
-        async def read(session: AsyncSession) -> list[ItemData | None]:
-            now = self._clock()
-            products = await ProductStore(session).get_many(site, ids)
-            resolved = [resolve(ref, app_id, products) for ref in refs]
-            known = {r.product.id for r in resolved if r is not None}
-            levels = await StockStore(session).levels(site, known, now)
-            answers: list[ItemData | None] = []
-            for found in resolved:
-                if found is None:
-                    answers.append(None)
-                    continue
-                if found.product.currency != currency:
-                    raise _currency_not_supported(found.product, currency)
-                row, held = levels.get(found.stock_key) or (Stock(found.stock_key), 0)
-                quantity = available(found.product.visible, row.tracked, row.quantity, held)
-                answers.append(item_data(found, weight_unit, quantity))
-            return answers
+    async def _snapshots(self, site: str, ids: set[str]) -> dict[str, ProductSnapshot]:
+        """A snapshot of each product id, all from one state of the database: from the cache
+        when it has every one at the current data version, else read in one transaction."""
+        version = await self._cache.version()
+        cached: dict[str, ProductSnapshot] = {}
+        for pid in ids:
+            snapshot = self._cache.get(version, (site, pid))
+            if snapshot is None:
+                break
+            cached[pid] = snapshot
+        else:
+            return cached
 
-        return await self._database.run(read, readonly=True)
+        async def read(session: AsyncSession) -> dict[str, ProductSnapshot]:
+            found = await ProductStore(session).get_many(site, ids)
+            rows, holds = await StockStore(session).with_holds(site, found.keys(), self._clock())
+            by_product: dict[str, tuple[dict[StockKey, Stock], dict[StockKey, Holds]]] = {
+                pid: ({}, {}) for pid in found
+            }
+            for key, row in rows.items():
+                by_product[key.product_id][0][key] = row
+            for key, held in holds.items():
+                by_product[key.product_id][1][key] = held
+            return {
+                pid: ProductSnapshot(found[pid], *by_product[pid])
+                if pid in found
+                else ProductSnapshot(None)
+                for pid in ids
+            }
+
+        snapshots = await self._database.run(read, readonly=True)
+        await self._cache.put_many(version, (((site, pid), s) for pid, s in snapshots.items()))
+        return snapshots
 
     # -- demo data -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.platform.db import for_update
+from services.platform.db import UtcDateTime, for_update
 from services.platform.errors import RevisionMismatch
 from services.providers.catalog.domain import (
     RESOURCE,
@@ -32,6 +32,7 @@ from services.providers.catalog.domain import (
 )
 from services.providers.catalog.references import Ref
 from services.providers.catalog.reservations import Line, Reservation, Status
+from services.providers.catalog.snapshots import Holds
 from services.providers.catalog.stock import Stock
 from services.providers.catalog.tables import (
     products,
@@ -156,6 +157,24 @@ def _product(row: RowMapping, product_variants: Sequence[Variant]) -> Product:
     )
 
 
+_VARIANT_LABELS = tuple((column.name, f"v_{column.name}") for column in variants.c)
+# Built once: SQLAlchemy then skips building the statement and its cache key on every call.
+_PRODUCTS_WITH_VARIANTS = (
+    sa.select(products, *(variants.c[name].label(label) for name, label in _VARIANT_LABELS))
+    .select_from(
+        products.outerjoin(
+            variants,
+            sa.and_(variants.c.site == products.c.site, variants.c.product_id == products.c.id),
+        )
+    )
+    .where(
+        products.c.site == sa.bindparam("site"),
+        products.c.id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    .order_by(products.c.id, variants.c.position)
+)
+
+
 class ProductStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -194,27 +213,14 @@ class ProductStore:
 
     async def _joined(self, site: str, ids: Sequence[str]) -> dict[str, Product]:
         """Products with their variants in one round trip (the hot read of GetCatalogItems)."""
-        variant_columns = [column.label(f"v_{column.name}") for column in variants.c]
-        query = (
-            sa.select(products, *variant_columns)
-            .select_from(
-                products.outerjoin(
-                    variants,
-                    sa.and_(
-                        variants.c.site == products.c.site, variants.c.product_id == products.c.id
-                    ),
-                )
-            )
-            .where(products.c.site == site, products.c.id.in_(ids))
-            .order_by(products.c.id, variants.c.position)
-        )
         rows: dict[str, RowMapping] = {}
         by_product: dict[str, list[Variant]] = {}
-        for row in (await self._session.execute(query)).mappings():
+        result = await self._session.execute(_PRODUCTS_WITH_VARIANTS, {"site": site, "ids": ids})
+        for row in result.mappings():
             rows.setdefault(row["id"], row)
             if row["v_id"] is not None:
                 by_product.setdefault(row["id"], []).append(
-                    _variant({column.name: row[f"v_{column.name}"] for column in variants.c})
+                    _variant({name: row[label] for name, label in _VARIANT_LABELS})
                 )
         return {pid: _product(row, by_product.get(pid, [])) for pid, row in rows.items()}
 
@@ -307,6 +313,27 @@ def _stock(row: RowMapping) -> Stock:
     )
 
 
+_lines = reservation_lines.c
+_STOCK_WITH_HOLDS = (
+    sa.select(stock, _lines.held, _lines.held_until)
+    .select_from(
+        stock.outerjoin(
+            reservation_lines,
+            sa.and_(
+                _lines.site == stock.c.site,
+                _lines.product_id == stock.c.product_id,
+                _lines.variant_id == stock.c.variant_id,
+                _lines.held_until > sa.bindparam("now", type_=UtcDateTime()),
+            ),
+        )
+    )
+    .where(
+        stock.c.site == sa.bindparam("site"),
+        stock.c.product_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+)
+
+
 class StockStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -355,6 +382,28 @@ class StockStore:
             level = _stock(row)
             found[level.key] = (level, int(row["held"] or 0))
         return found
+
+    async def with_holds(
+        self, site: str, product_ids: Iterable[str], now: datetime
+    ) -> tuple[dict[StockKey, Stock], dict[StockKey, Holds]]:
+        """Read-only: the stock rows of these products, and each one's unexpired holds with
+        their expiry, in one round trip (what `ProductSnapshot` keeps)."""
+        wanted = sorted(set(product_ids))
+        if not wanted:
+            return {}, {}
+        rows: dict[StockKey, Stock] = {}
+        holds: dict[StockKey, list[tuple[datetime, int]]] = {}
+        result = await self._session.execute(
+            _STOCK_WITH_HOLDS, {"site": site, "ids": wanted, "now": now}
+        )
+        for row in result.mappings():
+            level = rows.get(StockKey(row["product_id"], row["variant_id"]))
+            if level is None:
+                level = _stock(row)
+                rows[level.key] = level
+            if row["held_until"] is not None and row["held"]:
+                holds.setdefault(level.key, []).append((row["held_until"], int(row["held"])))
+        return rows, {key: tuple(found) for key, found in holds.items()}
 
     async def held(
         self,
