@@ -2,10 +2,16 @@
 
     python -m bench                          # every scenario, 1 and 2 workers
     python -m bench -s providers.list -w 1 -c 32 --seconds 5
+    python -m bench -s cart.current_add -w 1 --backend postgres
 
 For each worker count it starts the echo baseline and the suite (`ecom serve`) as separate
 processes on loopback, drives each with the same closed-loop load and prints throughput,
 p50/p95/p99 and the ratio to the baseline. Every run is bounded in time and request count.
+
+Backends (`--backend`, see bench/backend.py): `embedded` (SQLite in a fresh temporary data
+directory) or `postgres` (a fresh database per run on ECOM_BENCH_DATABASE_URL's server, else
+ECOM_TEST_DATABASE_URL's, dropped afterwards, and Redis with a fresh key prefix).
+`--py-spy FILE` samples the suite's processes with py-spy while the load runs.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +32,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.backend import BACKENDS, Server, provision
 from bench.echo_server import METHOD as ECHO_METHOD
 from bench.load import drive, warm_up
 from bench.scenarios import SCENARIOS, Scenario
@@ -97,39 +105,90 @@ async def _run_echo(port: int, args: argparse.Namespace, req: int, resp: int) ->
 
 
 async def _run_scenario(
-    scenario: Scenario, port: int, args: argparse.Namespace
-) -> tuple[RunStats, int, int]:
+    scenario: Scenario, port: int, server: Server, pid: int, args: argparse.Namespace
+) -> tuple[RunStats, int, int, float]:
+    """The scenario's stats, message sizes, and the suite's CPU seconds while it ran."""
     tokens = TokenService(BENCH_SECRET)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        prepared = await scenario.prepare(channel, tokens)
+        prepared = await scenario.prepare(channel, tokens, server)
         await warm_up(prepared.call)
-        stats = await drive(
-            scenario.name,
-            prepared.call,
-            concurrency=args.concurrency,
-            seconds=args.seconds,
-            max_requests=args.max_requests,
-        )
-    return stats, prepared.request_bytes, prepared.response_bytes
+        cpu_before = _group_cpu_s(pid)
+        with _sampled(pid, args.py_spy, args.seconds):
+            stats = await drive(
+                scenario.name,
+                prepared.call,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                max_requests=args.max_requests,
+            )
+        cpu = _group_cpu_s(pid) - cpu_before
+    return stats, prepared.request_bytes, prepared.response_bytes, cpu
 
 
-def _suite_env(data_dir: str, redis_url: str | None) -> dict[str, str]:
+def _group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group (the
+    suite and its workers; Linux /proc, 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command: state ppid pgrp ...; utime and stime are fields 14 and 15.
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+@contextlib.contextmanager
+def _sampled(pid: int, output: str | None, seconds: float) -> Iterator[None]:
+    """py-spy on the suite's processes for the measured part only (collapsed stacks, which
+    `sort | uniq`-style tools and flamegraph.pl read)."""
+    if not output:
+        yield
+        return
+    beside = Path(sys.executable).with_name("py-spy")  # installed in the same virtualenv
+    program = str(beside) if beside.exists() else shutil.which("py-spy")
+    if program is None:
+        raise SystemExit("--py-spy needs py-spy (pip install py-spy)")
+    command = [program, "record", "--pid", str(pid), "--subprocesses", "--nonblocking"]
+    command += ["--format", "raw", "--rate", "200", "--output", output]
+    command += ["--duration", str(max(1, round(seconds)))]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        try:
+            spy.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait()
+
+
+#: Settings of every run; the backend adds the storage ones (bench/backend.py).
+_RUN_ENVIRON = {
+    "ECOM_AUTH_SECRET": BENCH_SECRET,
+    "ECOM_LOG_LEVEL": "WARNING",
+    "ECOM_DEMO_DATA": "no",
+}
+
+
+def _suite_env(server: Server) -> dict[str, str]:
+    """The server's environment: ours without any ECOM_* variable (the caller's settings, such
+    as a test database URL, must not leak into the run), plus the run's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECOM_")}
-    env.update(
-        ECOM_DATA_DIR=data_dir,
-        ECOM_AUTH_SECRET=BENCH_SECRET,
-        ECOM_LOG_LEVEL="WARNING",
-        ECOM_DEMO_DATA="no",
-    )
-    if redis_url:
-        env["ECOM_REDIS_URL"] = redis_url
+    env.update(server.environ)
     return env
 
 
 async def _bench(scenario: Scenario, workers: int, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="ecom-bench-") as data_dir:
+    with (
+        tempfile.TemporaryDirectory(prefix="ecom-bench-") as data_dir,
+        provision(args.backend, data_dir, _RUN_ENVIRON, args.redis_url) as server,
+    ):
         port = _free_port()
-        env = _suite_env(data_dir, args.redis_url)
+        env = _suite_env(server)
         command = [
             sys.executable,
             "-m",
@@ -142,9 +201,9 @@ async def _bench(scenario: Scenario, workers: int, args: argparse.Namespace) -> 
             "--services",
             ",".join(scenario.targets),
         ]
-        with _process(command, env):
+        with _process(command, env) as proc:
             await _wait_ready(f"127.0.0.1:{port}")
-            stats, req, resp = await _run_scenario(scenario, port, args)
+            stats, req, resp, cpu = await _run_scenario(scenario, port, server, proc.pid, args)
     echo_port = _free_port()
     echo_cmd = [
         sys.executable,
@@ -159,14 +218,17 @@ async def _bench(scenario: Scenario, workers: int, args: argparse.Namespace) -> 
         await _wait_port(f"127.0.0.1:{echo_port}")
         baseline = await _run_echo(echo_port, args, req, resp)
     print(
-        f"\n== {scenario.name}: {scenario.description} (workers={workers}, "
-        f"concurrency={args.concurrency})"
+        f"\n== {scenario.name}: {scenario.description} (backend={args.backend}, "
+        f"workers={workers}, concurrency={args.concurrency})"
     )
     print(baseline.row())
     print(stats.row())
     ratio = stats.rps / baseline.rps if baseline.rps else 0.0
     p99 = stats.percentile(0.99) / baseline.percentile(0.99) if baseline.latencies_ms else 0.0
     print(f"ratio to baseline: throughput x{ratio:.2f}, p99 x{p99:.2f}", flush=True)
+    if stats.requests:
+        # CPU per call is steadier than throughput on a machine shared with other work.
+        print(f"suite CPU per call: {cpu / stats.requests * 1000:.2f} ms", flush=True)
 
 
 def main() -> None:
@@ -181,14 +243,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per measurement")
     parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="embedded",
+        help="storage of the suite: embedded SQLite, or PostgreSQL + Redis (a fresh database)",
+    )
+    parser.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL"),
-        help="Redis for runs with more than one worker",
+        help="Redis for postgres runs and embedded runs with more than one worker",
     )
+    parser.add_argument("--py-spy", metavar="FILE", help="sample the suite with py-spy into FILE")
     args = parser.parse_args()
     worker_counts = [int(w) for w in args.workers.split(",")]
     with contextlib.ExitStack() as stack:
-        if max(worker_counts) > 1 and not args.redis_url:
+        needs_redis = args.backend == "embedded" and max(worker_counts) > 1
+        if needs_redis and not args.redis_url:
             args.redis_url = stack.enter_context(_throwaway_redis())
         for workers in worker_counts:
             for name in args.scenario or sorted(SCENARIOS):

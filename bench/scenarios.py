@@ -14,6 +14,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import Message
 
+from bench.backend import Server
+from services.platform.config import Config
 from services.platform.identity import Role, TokenService
 
 Call = Callable[[], Awaitable[object]]
@@ -31,7 +33,9 @@ class Scenario:
     name: str
     targets: tuple[str, ...]
     description: str
-    prepare: Callable[[grpc.aio.Channel, TokenService], Awaitable[Prepared]]
+    #: Sets up the scenario's data on the running server (through its RPCs, or, for a large data
+    #: set, in the storage `Server` names) and returns the call to repeat.
+    prepare: Callable[[grpc.aio.Channel, TokenService, Server], Awaitable[Prepared]]
 
 
 async def _unary(
@@ -60,7 +64,7 @@ def _auth(tokens: TokenService, role: Role = Role.ADMIN) -> tuple[tuple[str, str
     return (("authorization", f"Bearer {token}"),)
 
 
-async def _health(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _health(channel: grpc.aio.Channel, tokens: TokenService, server: Server) -> Prepared:
     from grpc_health.v1 import health_pb2
 
     return await _unary(
@@ -72,7 +76,9 @@ async def _health(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
     )
 
 
-async def _list_providers(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _list_providers(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     from ecom.providers.v1 import provider_registry_service_pb2 as registry
 
     return await _unary(
@@ -84,7 +90,9 @@ async def _list_providers(channel: grpc.aio.Channel, tokens: TokenService) -> Pr
     )
 
 
-async def _catalog_items(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _catalog_items(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     """20 references (10 products, 10 variants) of a stocked catalog, the way a cart asks."""
     from ecom.catalog.v1 import catalog_admin_service_pb2 as admin
     from ecom.catalog.v1 import catalog_admin_service_pb2_grpc, product_pb2
@@ -138,7 +146,9 @@ async def _catalog_items(channel: grpc.aio.Channel, tokens: TokenService) -> Pre
     )
 
 
-async def _shipping_rates(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _shipping_rates(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     """10 shippable lines to a US address, quoted by the reference shipping provider's demo
     table (region choice, weight tiers, free-over threshold, pickup): what a cart estimate asks."""
     from ecom.common.v1 import address_pb2, catalog_pb2, channel_pb2, line_item_pb2, money_pb2
@@ -255,7 +265,7 @@ async def _rotating(
     return Prepared(call, requests[0][0].ByteSize(), first.ByteSize())
 
 
-async def _cart_add(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _cart_add(channel: grpc.aio.Channel, tokens: TokenService, server: Server) -> Prepared:
     from ecom.cart.v1 import cart_service_pb2 as cart
 
     shoppers = await _cart_shoppers(channel, tokens)
@@ -268,7 +278,9 @@ async def _cart_add(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared
     )
 
 
-async def _cart_estimate(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _cart_estimate(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     from ecom.cart.v1 import cart_service_pb2 as cart
     from ecom.common.v1 import address_pb2
 
@@ -283,7 +295,7 @@ async def _cart_estimate(channel: grpc.aio.Channel, tokens: TokenService) -> Pre
     )
 
 
-async def _current_add(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _current_add(channel: grpc.aio.Channel, tokens: TokenService, server: Server) -> Prepared:
     from ecom.cart.v1 import current_cart_service_pb2 as current
 
     shoppers = await _cart_shoppers(channel, tokens)
@@ -299,7 +311,7 @@ async def _current_add(channel: grpc.aio.Channel, tokens: TokenService) -> Prepa
     )
 
 
-async def _current_get(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _current_get(channel: grpc.aio.Channel, tokens: TokenService, server: Server) -> Prepared:
     from ecom.cart.v1 import current_cart_service_pb2 as current
 
     shoppers = await _cart_shoppers(channel, tokens)
@@ -312,7 +324,8 @@ async def _current_get(channel: grpc.aio.Channel, tokens: TokenService) -> Prepa
     )
 
 
-_CART_TARGETS = ("providers", "catalog", "cart")
+#: The cart prices every answer with the discounts service's GetAppliedDiscounts.
+_CART_TARGETS = ("providers", "catalog", "discounts", "cart")
 
 
 # -- fulfillment (services/fulfillment) ---------------------------------------------------------
@@ -370,7 +383,9 @@ async def _fulfillment_orders(channel: grpc.aio.Channel, tokens: TokenService) -
     return list(await asyncio.gather(*(one() for _ in range(_FULFILLMENT_ORDERS))))
 
 
-async def _fulfillment_list(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _fulfillment_list(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     from ecom.fulfillment.v1 import order_fulfillments_service_pb2 as ful
 
     md = _auth(tokens)
@@ -386,7 +401,9 @@ async def _fulfillment_list(channel: grpc.aio.Channel, tokens: TokenService) -> 
     )
 
 
-async def _fulfillment_create_delete(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _fulfillment_create_delete(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     """One unit of the big line fulfilled, then the fulfillment deleted again (so an order never
     reaches its 300-fulfillment limit): the write path twice per call."""
     from ecom.fulfillment.v1 import fulfillment_pb2
@@ -465,7 +482,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "cart.estimate",
-            ("providers", "catalog", "shipping", "fees", "cart"),
+            ("providers", "catalog", "shipping", "fees", "discounts", "cart"),
             "CartService/EstimateTotals, 20 lines: catalog, shipping and fee providers, pricing",
             _cart_estimate,
         ),
@@ -501,35 +518,13 @@ SCENARIOS: dict[str, Scenario] = {
 
 ORDERS_SEED_COUNT = 100_000
 #: The page the scenario asks for: paid, unarchived orders (INITIALIZED hidden by default),
-#: newest first, 50 per page; the hand-written query below is its SQL equivalent.
+#: newest first, 50 per page; the hand-written query below is its SQL equivalent, fetching what
+#: the service fetches: each order's document (the page) and sort values (the next page token),
+#: and one row past the page (whether more follow).
 _ORDERS_PAGE_SQL = (
-    "SELECT document FROM orders WHERE site = ? AND status IN (2, 3) AND payment_status = 4 "
-    "AND archived = 0 ORDER BY created_at DESC, id ASC LIMIT 51"
+    "SELECT document, created_at, id FROM orders WHERE site = ? AND status IN (2, 3) "
+    "AND payment_status = 4 AND archived = 0 ORDER BY created_at DESC, id ASC LIMIT 51"
 )
-
-
-def _database_holding(checkout_id: str) -> str:
-    """The `orders.db` of the `ecom serve` under test: among the `ecom-bench-*` data directories
-    of running benchmarks (several may run at once), the one whose orders include the marker
-    order the scenario just created through the server."""
-    import glob
-    import os
-    import sqlite3
-    import tempfile
-
-    pattern = os.path.join(tempfile.gettempdir(), "ecom-bench-*", "orders.db")
-    for path in glob.glob(pattern):
-        try:
-            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            try:
-                query = "SELECT 1 FROM orders WHERE checkout_id = ?"
-                if connection.execute(query, (checkout_id,)).fetchone():
-                    return path
-            finally:
-                connection.close()
-        except sqlite3.Error:
-            continue  # another run's database, being created or removed
-    raise RuntimeError("orders.search: cannot find the orders database of the server under test")
 
 
 def _time_sql(path: str, site: str, rounds: int = 500) -> list[float]:
@@ -549,17 +544,16 @@ def _time_sql(path: str, site: str, rounds: int = 500) -> list[float]:
         connection.close()
 
 
-async def _time_sql_in_stack(data_dir: str, site: str, rounds: int = 300) -> list[float]:
+async def _time_sql_in_stack(config: Config, site: str, rounds: int = 300) -> list[float]:
     """Latencies (ms) of the hand-written query as the service runs SQL: a read-only unit of
     work of `services.platform.db.Database` (SQLAlchemy over aiosqlite)."""
     import time
 
     import sqlalchemy as sa
 
-    from services.platform.config import load_config
     from services.platform.db import Database
 
-    database = Database.for_service(load_config({"ECOM_DATA_DIR": data_dir}), "orders")
+    database = Database.for_service(config, "orders")
     query = sa.text(_ORDERS_PAGE_SQL.replace("?", ":site"))
 
     async def page(session: object) -> object:
@@ -576,37 +570,18 @@ async def _time_sql_in_stack(data_dir: str, site: str, rounds: int = 300) -> lis
         await database.dispose()
 
 
-async def _orders_search(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _orders_search(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     import asyncio
-    import os
     import time
-    import uuid
 
-    from ecom.common.v1 import channel_pb2, money_pb2
-    from ecom.orders.v1 import order_pb2
     from ecom.orders.v1 import orders_service_pb2 as orders
     from services.orders.seed import seed, seeding_database
-    from services.platform.config import load_config
 
     site = "bench"
-    marker = str(uuid.uuid4())
-    create = channel.unary_unary(
-        "/ecom.orders.v1.OrdersService/CreateOrder",
-        request_serializer=lambda m: m.SerializeToString(),
-        response_deserializer=orders.CreateOrderResponse.FromString,
-    )
-    marker_order = order_pb2.Order(currency="USD", checkout_id=marker)
-    marker_order.line_items.add(quantity=1, price=money_pb2.Price(amount="1.00"))
-    marker_order.line_items[0].product_name.original = "marker"
-    marker_order.price_summary.total.amount = "1.00"
-    marker_order.channel_info.type = channel_pb2.CHANNEL_TYPE_WEB
-    marker_token = tokens.mint(role=Role.ADMIN, site="bench-marker", subject="bench-admin")
-    await create(
-        orders.CreateOrderRequest(order=marker_order),
-        metadata=(("authorization", f"Bearer {marker_token}"),),
-    )
-    path = await asyncio.to_thread(_database_holding, marker)
-    database = seeding_database(load_config({"ECOM_DATA_DIR": os.path.dirname(path)}))
+    # The server's own orders database (its migrations ran at start-up), on either backend.
+    database = seeding_database(server.config)
     started = time.perf_counter()
     try:
         count = await seed(database, site, ORDERS_SEED_COUNT)
@@ -626,8 +601,12 @@ async def _orders_search(channel: grpc.aio.Channel, tokens: TokenService) -> Pre
     )
     if len(probe.orders) != 1:
         raise RuntimeError("orders.search seeded a database that the server does not read")
-    sql = await asyncio.to_thread(_time_sql, path, site)
-    stack = await _time_sql_in_stack(os.path.dirname(path), site)
+    if server.backend != "embedded":
+        # The hand-written comparison below is SQLite's SQL on SQLite's file.
+        print(f"orders.search: seeded {count} orders in {seconds:.1f}s", flush=True)
+        return await _orders_page(channel, orders, auth)
+    sql = await asyncio.to_thread(_time_sql, str(server.data_dir / "orders.db"), site)
+    stack = await _time_sql_in_stack(server.config, site)
     print(
         f"orders.search: seeded {count} orders in {seconds:.1f}s; the same page by hand-written "
         f"indexed SQL: sqlite3 p50 {sql[len(sql) // 2]:.3f} ms p99 "
@@ -636,6 +615,12 @@ async def _orders_search(channel: grpc.aio.Channel, tokens: TokenService) -> Pre
         f"{stack[int(len(stack) * 0.99)]:.3f} ms",
         flush=True,
     )
+    return await _orders_page(channel, orders, auth)
+
+
+async def _orders_page(channel: grpc.aio.Channel, orders: Any, auth: Any) -> Prepared:
+    from ecom.orders.v1 import order_pb2
+
     request = orders.SearchOrdersRequest(
         filter=orders.OrderFilter(payment_statuses=[order_pb2.PAYMENT_STATUS_PAID], archived=False),
         sort=[
@@ -721,7 +706,9 @@ def _discount_rule(i: int) -> Message:
     return rule
 
 
-async def _discounts_applied(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _discounts_applied(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     """GetAppliedDiscounts as a cart asks it: 20 lines, 50 live rules, a coupon."""
     from ecom.discounts.v1 import (
         coupon_pb2,
@@ -788,6 +775,7 @@ _CHECKOUT_TARGETS = (
     "shipping",
     "fees",
     "validations",
+    "discounts",
     "orders",
     "checkout",
 )
@@ -840,7 +828,9 @@ def _checkout_request(lines: list[Any], n: int) -> Any:
     )
 
 
-async def _checkout_update(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _checkout_update(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     """UpdateCheckout of a 5-line checkout (a new buyer note each time): a full recalculation
     (catalog, shipping, fees and validations providers, tax) and a write with its event."""
     from google.protobuf import field_mask_pb2
@@ -879,7 +869,9 @@ async def _checkout_update(channel: grpc.aio.Channel, tokens: TokenService) -> P
     return Prepared(call, request.ByteSize(), first.ByteSize())
 
 
-async def _checkout_purchase(channel: grpc.aio.Channel, tokens: TokenService) -> Prepared:
+async def _checkout_purchase(
+    channel: grpc.aio.Channel, tokens: TokenService, server: Server
+) -> Prepared:
     """A full purchase per call: CreateCheckout (5 lines, buyer, addresses; calculated) then
     CreateOrder (recalculation, stock reservation at the reference inventory, the order in the
     orders service, completion, commit). One call = one completed purchase."""

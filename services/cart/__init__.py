@@ -3,8 +3,9 @@
 Carts live in this service's own tables (migrations in `migrations/`); the current-cart sessions
 in Redis when `ECOM_REDIS_URL` is set, else in process (embedded mode, one process only). Line
 data comes from the catalog providers, totals from the pricing engine (`services.pricing`),
-shipping options, fees and cart validations from their providers, checkouts from the checkout
-service over gRPC. See README.md beside this file for the decisions.
+shipping options, fees and cart validations from their providers, discount rules and coupons
+from the discounts service and checkouts from the checkout service, both over gRPC. See
+README.md beside this file for the decisions.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from services.cart.api import CartServicer
 from services.cart.catalog import CatalogReader
 from services.cart.checkout import CheckoutGateway
 from services.cart.current_api import CurrentCartServicer
-from services.cart.discounts import DiscountsNotDeployed
+from services.cart.discounts import DiscountsClient
 from services.cart.events import CHECKOUT_COMPLETED, CONSUMER_NAME, checkout_completed_handler
 from services.cart.service import Carts
 from services.cart.sessions import InProcessSessionStore, RedisSessionStore, SessionStore
-from services.cart.site import SiteDirectory
 from services.cart.totals import Estimator
 from services.platform.events.consumer import EventConsumer
 from services.platform.module import Binding, ServiceModule
 from services.platform.providers import ResponseCache
+from services.platform.sites import SiteDirectory
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -53,7 +54,7 @@ def session_store(runtime: Runtime) -> SessionStore:
 
 def build(runtime: Runtime) -> tuple[Carts, SiteDirectory]:
     sites = SiteDirectory.from_config(runtime.config)
-    discounts = DiscountsNotDeployed()
+    discounts = DiscountsClient(runtime)
     carts = Carts(
         runtime.database(MODULE.name),
         sites=sites,

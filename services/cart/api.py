@@ -17,10 +17,11 @@ from services.cart import domain, inputs
 from services.cart.domain import Buyer, BuyerKind, Cart, MerchantDiscount, NewLine
 from services.cart.inputs import Patch
 from services.cart.service import Carts, Op, idempotency
-from services.cart.site import SiteDirectory
 from services.cart.totals import Deadline, EstimateOptions
+from services.platform import inputs as shared
 from services.platform.errors import InvalidArgument, PermissionDenied, Violations
 from services.platform.identity import Caller, current_caller
+from services.platform.sites import SiteDirectory
 
 SERVICE = "ecom.cart.v1.CartService"
 
@@ -47,9 +48,9 @@ def estimate_options(
         else None
     )
     if shipping_address is not None:
-        inputs.check_address(violations, "shipping_address", shipping_address)
+        shared.check_address(violations, "shipping_address", shipping_address)
     if billing_address is not None:
-        inputs.check_address(violations, "billing_address", billing_address)
+        shared.check_address(violations, "billing_address", billing_address)
     return EstimateOptions(
         selected=choice,
         shipping_address=shipping_address,
@@ -77,9 +78,9 @@ def checkout_inputs(
         )
     inputs.check_email(violations, "email", email)
     if shipping_address is not None:
-        inputs.check_address(violations, "shipping_address", shipping_address)
+        shared.check_address(violations, "shipping_address", shipping_address)
     if billing_address is not None:
-        inputs.check_address(violations, "billing_address", billing_address)
+        shared.check_address(violations, "billing_address", billing_address)
     if selected is not None:
         inputs.shipping_choice(violations, "selected_shipping_option", selected)
 
@@ -125,22 +126,22 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
         info = request.cart_info
         if not caller.is_staff:
             if request.merchant_discounts:
-                raise inputs.admin_only("merchant_discounts")
+                raise shared.admin_only("merchant_discounts")
             if info.override_checkout_url:
-                raise inputs.admin_only("override_checkout_url")
+                raise shared.admin_only("override_checkout_url")
             if info.buyer_info.contact_id:
-                raise inputs.admin_only("buyer_info.contact_id")
+                raise shared.admin_only("buyer_info.contact_id")
         settings = self._sites.for_site(caller.site)
         v = Violations()
         items = inputs.new_lines(v, request.line_items, "line_items", required=False)
-        inputs.check_note(v, "cart_info.buyer_note", info.buyer_note)
+        shared.check_note(v, "cart_info.buyer_note", info.buyer_note)
         inputs.check_email(v, "cart_info.buyer_info.email", info.buyer_info.email)
-        inputs.check_language(v, "cart_info.buyer_language", info.buyer_language)
-        inputs.check_conversion_currency(
+        shared.check_language(v, "cart_info.buyer_language", info.buyer_language)
+        shared.check_conversion_currency(
             v, "cart_info.conversion_currency", info.conversion_currency, settings
         )
-        inputs.check_url(v, "cart_info.override_checkout_url", info.override_checkout_url)
-        inputs.check_contact_info(v, "cart_info.contact_info", info.contact_info)
+        shared.check_url(v, "cart_info.override_checkout_url", info.override_checkout_url)
+        shared.check_address_with_contact(v, "cart_info.contact_info", info.contact_info)
         choice = inputs.shipping_choice(
             v, "cart_info.selected_shipping_option", info.selected_shipping_option
         )
@@ -203,7 +204,7 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
         caller = current_caller()
         cart_id = require_id(request.cart.id, "cart.id")
         if not caller.is_staff and (request.merchant_discounts or request.clear_merchant_discounts):
-            raise inputs.admin_only("merchant discounts")
+            raise shared.admin_only("merchant discounts")
         v = Violations()
         patch = inputs.patch(
             v, caller, self._sites.for_site(caller.site), request.cart, request.update_mask
@@ -257,7 +258,7 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
     ) -> cart_service_pb2.RemoveLineItemsResponse:
         cart_id = require_id(request.id)
         v = Violations()
-        ids = inputs.line_ids(v, request.line_item_ids, "line_item_ids")
+        ids = shared.check_line_ids(v, "line_item_ids", request.line_item_ids)
         v.raise_if_any()
         cart = await self._carts.update(
             current_caller(),
@@ -275,7 +276,7 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
     ) -> cart_service_pb2.UpdateLineItemsQuantityResponse:
         cart_id = require_id(request.id)
         v = Violations()
-        quantities = inputs.quantity_updates(v, request.line_items, "line_items")
+        quantities = shared.check_quantity_updates(v, "line_items", request.line_items)
         v.raise_if_any()
         cart = await self._carts.update(
             current_caller(),

@@ -16,10 +16,11 @@ from ecom.cart.v1 import current_cart_service_pb2_grpc
 from services.cart import domain, inputs
 from services.cart.api import checkout_inputs, estimate_options, update_op
 from services.cart.service import Carts, current_buyer, idempotency
-from services.cart.site import SiteDirectory
 from services.cart.totals import Deadline
+from services.platform import inputs as shared
 from services.platform.errors import Violations
 from services.platform.identity import current_caller
+from services.platform.sites import SiteDirectory
 
 SERVICE = "ecom.cart.v1.CurrentCartService"
 #: UpdateCurrentCart's mask paths: CartService's without the admin-only ones.
@@ -91,7 +92,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
         caller = current_caller()
         current_buyer(caller)
         v = Violations()
-        ids = inputs.line_ids(v, request.line_item_ids, "line_item_ids")
+        ids = shared.check_line_ids(v, "line_item_ids", request.line_item_ids)
         v.raise_if_any()
         cart = await self._carts.update(
             caller,
@@ -111,7 +112,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
         caller = current_caller()
         current_buyer(caller)
         v = Violations()
-        quantities = inputs.quantity_updates(v, request.line_items, "line_items")
+        quantities = shared.check_quantity_updates(v, "line_items", request.line_items)
         v.raise_if_any()
         cart = await self._carts.update(
             caller,

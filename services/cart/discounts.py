@@ -1,93 +1,58 @@
-"""The cart's one door to discount rules and coupons.
+"""The cart's door to discount rules and coupons: the discounts service's client
+(`services.discounts.client`, `DiscountRulesService/GetAppliedDiscounts`) asked about a cart.
 
-Rules and coupons belong to the discounts service (`ecom.discounts.v1.DiscountRulesService/
-GetAppliedDiscounts`), which is not deployed yet. Everything the cart needs from it goes through
-`Discounts.evaluate`, whose result is already in the pricing engine's terms (line discounts,
-free shipping) plus what the cart shows (coupon and rule names, calculation errors). Today the
-only implementation is `DiscountsNotDeployed`: no rules, and a coupon code is kept on the cart but
-reported as COUPON_NOT_FOUND. When the discounts service lands, a gRPC implementation of this
-protocol (call GetAppliedDiscounts over `runtime.peer_channel("discounts")`, translate its
-`line_item_discounts` into `LineDiscount`s) replaces it in `services.cart.bind` and nothing else
-changes.
+The result is in the pricing engine's terms (line discounts, free shipping) plus what the cart
+shows (the coupon and rule names, calculation errors). The discounts service being down, slow or
+wrong never fails a cart call: it is a `discounts_calculation_error` (and a coupon code given
+meanwhile a `coupon_calculation_error`), and the cart is priced without discounts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Protocol
+from collections.abc import Sequence
 
-from ecom.common.v1 import calculation_pb2
-from services.cart.domain import Buyer, CatalogRef
-from services.pricing import LineDiscount, ShippingDiscount
+from ecom.common.v1 import buyer_pb2
+from services.cart.domain import Cart
+from services.discounts.client import (
+    AppliedCoupon,
+    DiscountLine,
+    Discounts,
+    DiscountsClient,
+    DiscountsQuery,
+    DiscountsResult,
+)
 
-COUPON_NOT_FOUND = "COUPON_NOT_FOUND"
-
-
-@dataclass(frozen=True)
-class DiscountLine:
-    """What discounts depend on: one priced line of the cart."""
-
-    id: str
-    ref: CatalogRef
-    quantity: int
-    price: Decimal
-    root_item_id: str = ""
-
-
-@dataclass(frozen=True)
-class AppliedCoupon:
-    id: str
-    code: str
-    name: str
+__all__ = [
+    "AppliedCoupon",
+    "DiscountLine",
+    "Discounts",
+    "DiscountsClient",
+    "DiscountsResult",
+    "buyer_info",
+    "for_cart",
+]
 
 
-@dataclass(frozen=True)
-class DiscountsResult:
-    line_discounts: tuple[LineDiscount, ...] = ()
-    shipping_discounts: tuple[ShippingDiscount, ...] = ()
-    #: The coupon when it applies (its id is the DiscountSource id of its parts).
-    coupon: AppliedCoupon | None = None
-    #: Rule id -> name, for every rule that took something off.
-    rules: Mapping[str, str] = field(default_factory=dict)
-    coupon_error: calculation_pb2.CalculationError | None = None
-    discounts_error: calculation_pb2.CalculationError | None = None
+def buyer_info(cart: Cart) -> buyer_pb2.BuyerInfo:
+    """The cart's buyer as providers and the discounts service see it."""
+    buyer = buyer_pb2.BuyerInfo(contact_id=cart.contact_id, email=cart.email)
+    setattr(buyer, f"{cart.buyer.kind.value}_id", cart.buyer.id)
+    return buyer
 
 
-class Discounts(Protocol):
-    async def evaluate(
-        self,
-        site: str,
-        *,
-        lines: Sequence[DiscountLine],
-        coupon_code: str,
-        currency: str,
-        buyer: Buyer,
-        shipping_amount: Decimal | None,
-        remaining_s: float | None,
-    ) -> DiscountsResult: ...
-
-
-class DiscountsNotDeployed:
-    """No discounts service: no automatic rules, and any coupon code is unknown."""
-
-    async def evaluate(
-        self,
-        site: str,
-        *,
-        lines: Sequence[DiscountLine],
-        coupon_code: str,
-        currency: str,
-        buyer: Buyer,
-        shipping_amount: Decimal | None,
-        remaining_s: float | None,
-    ) -> DiscountsResult:
-        if not coupon_code:
-            return DiscountsResult()
-        return DiscountsResult(
-            coupon_error=calculation_pb2.CalculationError(
-                code=COUPON_NOT_FOUND,
-                description="coupons are not available: the discounts service is not deployed",
-            )
-        )
+async def for_cart(
+    discounts: Discounts,
+    cart: Cart,
+    lines: Sequence[DiscountLine],
+    *,
+    remaining_s: float | None,
+) -> DiscountsResult:
+    """The discounts of `cart`'s priced `lines` and coupon code. Shipping is not sent: a
+    free-shipping coupon takes all of whatever the selected option costs."""
+    query = DiscountsQuery(
+        lines=lines,
+        coupon_code=cart.coupon_code,
+        currency=cart.currency,
+        buyer=buyer_info(cart),
+    )
+    return await discounts.evaluate(cart.site, query, remaining_s=remaining_s)

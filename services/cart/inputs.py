@@ -1,56 +1,33 @@
 """Request fields -> domain values, with every INVALID_ARGUMENT the cart protos promise.
 
-Each function adds field violations to a `Violations` collector (so a request reports all its
-problems at once) and returns what it could read; the caller raises once at the end. Admin-only
-inputs set by a buyer are PERMISSION_DENIED, raised at once.
+The checks shared with other services (catalog references, quantities, emails, languages,
+addresses, amounts...) live in `services.platform.inputs`; this module adds what is the cart's
+own: its email limit, building domain values (`NewLine`, `ShippingChoice`, `MerchantDiscount`)
+and UpdateCart's field mask. Each function adds field violations to a `Violations` collector (so
+a request reports all its problems at once) and returns what it could read; the caller raises
+once at the end. Admin-only inputs set by a buyer are PERMISSION_DENIED, raised at once.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from decimal import Decimal
 
 from google.protobuf import field_mask_pb2
 
 from ecom.cart.v1 import cart_pb2
 from ecom.common.v1 import address_pb2, line_item_pb2, pricing_pb2, shipping_pb2
-from services.cart.domain import (
-    MAX_LINES,
-    MAX_MERCHANT_DISCOUNTS,
-    MAX_QUANTITY,
-    Cart,
-    MerchantDiscount,
-    NewLine,
-    ShippingChoice,
-)
-from services.cart.refs import (
-    MAX_APP_ID_LENGTH,
-    MAX_ITEM_ID_LENGTH,
-    MalformedOptions,
-    ref_from_proto,
-)
-from services.cart.site import SiteSettings
-from services.platform.errors import PermissionDenied, Violations
+from services.cart.domain import Cart, CatalogRef, MerchantDiscount, NewLine, ShippingChoice
+from services.platform import inputs as shared
+from services.platform.errors import Violations
 from services.platform.identity import Caller
-from services.pricing import InvalidAmountError, parse_amount
+from services.platform.sites import SiteSettings
 
-MAX_NOTE = 1000
+#: The cart protos' limit on buyer emails (the checkout accepts these and longer ones).
 MAX_EMAIL = 250
-MAX_URL = 1000
 MAX_COUPON = 100
 MAX_ID = 100
-MAX_DESCRIPTION = 500
-MAX_TEXT = 500
 MAX_CHANNEL_ID = 200
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_LANGUAGE = re.compile(r"[a-z]{2}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_SUBDIVISION = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")
-_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 
 #: UpdateCart mask paths, and the ones only admins and services may use.
 UPDATABLE_PATHS = frozenset(
@@ -70,150 +47,33 @@ UPDATABLE_PATHS = frozenset(
 STAFF_PATHS = frozenset({"buyer_info.contact_id", "override_checkout_url"})
 
 
-def admin_only(what: str) -> PermissionDenied:
-    return PermissionDenied("ADMIN_ONLY_FIELD", f"only admins and services may set {what}")
-
-
 # --------------------------------------------------------------------------- lines
 
 
 def new_lines(
     violations: Violations, items: Sequence[line_item_pb2.LineItem], field: str, *, required: bool
 ) -> list[NewLine]:
-    if required and not items:
-        violations.add(field, "at least one line item is required")
-    if len(items) > MAX_LINES:
-        violations.add(field, f"at most {MAX_LINES} line items")
+    if not shared.check_line_count(violations, field, len(items), required=required):
         return []
     lines: list[NewLine] = []
     for index, item in enumerate(items):
         at = f"{field}[{index}]"
         reference = item.catalog_reference
-        problems = len(_ids(violations, at, reference.catalog_item_id, reference.app_id))
-        if not MAX_QUANTITY >= item.quantity >= 1:
-            violations.add(f"{at}.quantity", f"must be 1..{MAX_QUANTITY}")
-            problems += 1
-        try:
-            ref = ref_from_proto(reference)
-        except MalformedOptions as exc:
-            violations.add(f"{at}.catalog_reference.options", f"malformed: {exc}")
-            continue
-        if not problems:
+        options = shared.check_catalog_reference(violations, f"{at}.catalog_reference", reference)
+        quantity_ok = shared.check_quantity(violations, f"{at}.quantity", item.quantity)
+        if options is not None and quantity_ok:
+            ref = CatalogRef(
+                app_id=reference.app_id, item_id=reference.catalog_item_id, options=options
+            )
             lines.append(NewLine(ref, item.quantity, index))
     return lines
-
-
-def _ids(violations: Violations, at: str, item_id: str, app_id: str) -> list[str]:
-    bad = []
-    if not item_id:
-        bad.append((f"{at}.catalog_reference.catalog_item_id", "required"))
-    elif len(item_id) > MAX_ITEM_ID_LENGTH:
-        bad.append(
-            (f"{at}.catalog_reference.catalog_item_id", f"at most {MAX_ITEM_ID_LENGTH} characters")
-        )
-    if not app_id:
-        bad.append((f"{at}.catalog_reference.app_id", "required"))
-    elif len(app_id) > MAX_APP_ID_LENGTH:
-        bad.append((f"{at}.catalog_reference.app_id", f"at most {MAX_APP_ID_LENGTH} characters"))
-    for path, text in bad:
-        violations.add(path, text)
-    return [path for path, _ in bad]
-
-
-def line_ids(violations: Violations, ids: Sequence[str], field: str) -> list[str]:
-    if not ids:
-        violations.add(field, "at least one line item id is required")
-    elif len(ids) > MAX_LINES:
-        violations.add(field, f"at most {MAX_LINES} line item ids")
-    for index, line_id in enumerate(ids):
-        if not line_id or len(line_id) > MAX_ID:
-            violations.add(f"{field}[{index}]", f"must be 1..{MAX_ID} characters")
-    return list(ids)
-
-
-def quantity_updates(
-    violations: Violations, updates: Sequence[line_item_pb2.LineItemQuantityUpdate], field: str
-) -> dict[str, int]:
-    if not updates:
-        violations.add(field, "at least one line item is required")
-    elif len(updates) > MAX_LINES:
-        violations.add(field, f"at most {MAX_LINES} line items")
-        return {}
-    quantities: dict[str, int] = {}
-    for index, update in enumerate(updates):
-        at = f"{field}[{index}]"
-        if not update.id or len(update.id) > MAX_ID:
-            violations.add(f"{at}.id", f"must be 1..{MAX_ID} characters")
-        elif update.id in quantities:
-            violations.add(f"{at}.id", "the same line is given twice")
-        if not MAX_QUANTITY >= update.quantity >= 1:
-            violations.add(
-                f"{at}.quantity", f"must be 1..{MAX_QUANTITY} (remove lines with RemoveLineItems)"
-            )
-        quantities[update.id] = update.quantity
-    return quantities
 
 
 # --------------------------------------------------------------------------- cart fields
 
 
 def check_email(violations: Violations, field: str, email: str) -> None:
-    if email and (len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email)):
-        violations.add(field, f"must be an email address of at most {MAX_EMAIL} characters")
-
-
-def check_note(violations: Violations, field: str, note: str) -> None:
-    if len(note) > MAX_NOTE:
-        violations.add(field, f"at most {MAX_NOTE} characters")
-
-
-def check_language(violations: Violations, field: str, language: str) -> None:
-    if language and not _LANGUAGE.fullmatch(language):
-        violations.add(field, "must be an ISO 639-1 code in lower case, such as 'en'")
-
-
-def check_conversion_currency(
-    violations: Violations, field: str, currency: str, settings: SiteSettings
-) -> None:
-    if not currency:
-        return
-    if not _CURRENCY.fullmatch(currency):
-        violations.add(field, "must be an ISO 4217 code such as 'EUR'")
-    elif not settings.supports_conversion_to(currency):
-        violations.add(field, f"the site does not support {currency}")
-
-
-def check_url(violations: Violations, field: str, url: str) -> None:
-    if url and (len(url) > MAX_URL or not _URL.fullmatch(url)):
-        violations.add(field, f"must be an absolute http(s) URL of at most {MAX_URL} characters")
-
-
-def check_address(violations: Violations, field: str, address: address_pb2.Address) -> None:
-    if address.country and not _COUNTRY.fullmatch(address.country):
-        violations.add(f"{field}.country", "must be an ISO-3166-1 alpha-2 code such as 'US'")
-    if address.subdivision and not (
-        _SUBDIVISION.fullmatch(address.subdivision)
-        and address.subdivision.startswith(f"{address.country}-")
-    ):
-        violations.add(
-            f"{field}.subdivision", "must be an ISO-3166-2 code of the country, such as 'US-NY'"
-        )
-    for name in ("city", "postal_code", "address_line", "address_line_2"):
-        if len(getattr(address, name)) > MAX_TEXT:
-            violations.add(f"{field}.{name}", f"at most {MAX_TEXT} characters")
-    for name in ("number", "name"):
-        if len(getattr(address.street_address, name)) > MAX_TEXT:
-            violations.add(f"{field}.street_address.{name}", f"at most {MAX_TEXT} characters")
-
-
-def check_contact_info(
-    violations: Violations, field: str, info: address_pb2.AddressWithContact
-) -> None:
-    check_address(violations, f"{field}.address", info.address)
-    details = info.contact_details
-    for name in ("first_name", "last_name", "phone", "company", "vat_id"):
-        if len(getattr(details, name)) > MAX_TEXT:
-            violations.add(f"{field}.contact_details.{name}", f"at most {MAX_TEXT} characters")
+    shared.check_email(violations, field, email, max_length=MAX_EMAIL)
 
 
 def shipping_choice(
@@ -229,8 +89,7 @@ def shipping_choice(
 
 def coupon_code(violations: Violations, field: str, code: str) -> str:
     code = code.strip()
-    if len(code) > MAX_COUPON:
-        violations.add(field, f"at most {MAX_COUPON} characters")
+    shared.check_length(violations, field, code, MAX_COUPON)
     return code
 
 
@@ -241,25 +100,16 @@ def merchant_discounts(
     *,
     allow_line_ids: bool,
 ) -> list[MerchantDiscount]:
-    if len(inputs) > MAX_MERCHANT_DISCOUNTS:
-        violations.add(field, f"at most {MAX_MERCHANT_DISCOUNTS} merchant discounts")
+    """`allow_line_ids` False: new lines have no ids yet, so none may be named (the domain
+    checks that named lines exist)."""
+    if not shared.check_merchant_discount_count(violations, field, inputs):
         return []
     discounts = []
     for index, given in enumerate(inputs):
         at = f"{field}[{index}]"
-        amount = Decimal(0)
-        try:
-            amount = parse_amount(given.amount, non_negative=True)
-            if amount <= 0:
-                violations.add(f"{at}.amount", "must be a positive decimal string")
-        except InvalidAmountError as exc:
-            violations.add(f"{at}.amount", str(exc))
+        amount = shared.check_merchant_discount(violations, at, given)
         if given.line_item_ids and not allow_line_ids:
             violations.add(f"{at}.line_item_ids", "must be empty here: new lines have no ids yet")
-        if len(given.description) > MAX_DESCRIPTION:
-            violations.add(f"{at}.description", f"at most {MAX_DESCRIPTION} characters")
-        if len(set(given.line_item_ids)) != len(given.line_item_ids):
-            violations.add(f"{at}.line_item_ids", "a line is named twice")
         discounts.append(MerchantDiscount(amount, tuple(given.line_item_ids), given.description))
     return discounts
 
@@ -291,22 +141,21 @@ def patch(
         if path not in allowed:
             violations.add(f"update_mask.paths[{index}]", f"{path!r} cannot be updated")
         elif path in STAFF_PATHS and not caller.is_staff:
-            raise admin_only(path)
+            raise shared.admin_only(path)
     if "contact_info" in paths and {"contact_info.address", "contact_info.contact_details"} & set(
         paths
     ):
         violations.add("update_mask", "name contact_info or its parts, not both")
     buyer = values.buyer_info
-    check_note(violations, "cart.buyer_note", values.buyer_note)
+    shared.check_note(violations, "cart.buyer_note", values.buyer_note)
     check_email(violations, "cart.buyer_info.email", buyer.email)
-    if len(buyer.contact_id) > MAX_ID:
-        violations.add("cart.buyer_info.contact_id", f"at most {MAX_ID} characters")
-    check_language(violations, "cart.buyer_language", values.buyer_language)
-    check_conversion_currency(
+    shared.check_length(violations, "cart.buyer_info.contact_id", buyer.contact_id, MAX_ID)
+    shared.check_language(violations, "cart.buyer_language", values.buyer_language)
+    shared.check_conversion_currency(
         violations, "cart.conversion_currency", values.conversion_currency, settings
     )
-    check_url(violations, "cart.override_checkout_url", values.override_checkout_url)
-    check_contact_info(violations, "cart.contact_info", values.contact_info)
+    shared.check_url(violations, "cart.override_checkout_url", values.override_checkout_url)
+    shared.check_address_with_contact(violations, "cart.contact_info", values.contact_info)
     choice = shipping_choice(
         violations, "cart.selected_shipping_option", values.selected_shipping_option
     )

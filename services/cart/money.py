@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from ecom.common.v1 import money_pb2
 from services.cart.domain import Cart
-from services.cart.site import SiteSettings
+from services.platform.sites import SiteSettings
 from services.pricing import format_amount, quantize, to_wire
 
 

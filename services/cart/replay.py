@@ -5,22 +5,19 @@ transaction and, for a retry, returns it from inside the next unit of work. The 
 *before* its unit of work (the catalog call, checks on the cart as read, the call to the checkout
 service), and a retry must not redo it: re-checking an add whose first run took a line to 100000
 would refuse the retry, and a reused id must be refused before the checkout service is called.
-So a request with a `request_id` is first looked up here, read-only; `run_idempotent` inside the
-unit of work still settles concurrent first runs.
+So a request with a `request_id` is first looked up here, read-only, with the platform's
+`stored_response`; `run_idempotent` inside the unit of work still settles concurrent first runs.
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-import sqlalchemy as sa
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.platform import errors
-from services.platform.db import Database, utcnow
-from services.platform.idempotency import REQUEST_ID_REUSED, fingerprint
-from services.platform.schema.tables import idempotency_keys
+from services.platform import idempotency
+from services.platform.db import Database
 
 M = TypeVar("M", bound=Message)
 
@@ -40,26 +37,13 @@ async def stored_response(
         return None
 
     async def read(session: AsyncSession) -> M | None:
-        row = (
-            await session.execute(
-                sa.select(idempotency_keys).where(
-                    idempotency_keys.c.site == site,
-                    idempotency_keys.c.scope == scope,
-                    idempotency_keys.c.request_id == request_id,
-                )
-            )
-        ).first()
-        if row is None or row.response is None or row.expires_at <= utcnow():
-            return None
-        if (
-            row.fingerprint != fingerprint(request)
-            or row.response_type != response_type.DESCRIPTOR.full_name
-        ):
-            raise errors.AlreadyExists(
-                REQUEST_ID_REUSED,
-                f"request id {request_id!r} was already used for a different request",
-                metadata={"request_id": request_id},
-            )
-        return response_type.FromString(row.response)
+        return await idempotency.stored_response(
+            session,
+            site=site,
+            scope=scope,
+            request_id=request_id,
+            request=request,
+            response_type=response_type,
+        )
 
     return await database.run(read, readonly=True)

@@ -25,7 +25,7 @@ from ecom.common.v1 import address_pb2, calculation_pb2, shipping_pb2
 from services.cart import domain, store
 from services.cart.catalog import CatalogRead, CatalogReader, Wanted
 from services.cart.checkout import CheckoutGateway
-from services.cart.discounts import Discounts, DiscountsResult
+from services.cart.discounts import Discounts, DiscountsResult, for_cart
 from services.cart.domain import (
     RESOURCE,
     Buyer,
@@ -34,10 +34,10 @@ from services.cart.domain import (
     NewLine,
 )
 from services.cart.money import Presenter
+from services.cart.prefetch import Remembered
 from services.cart.render import cart_message, line_item
 from services.cart.replay import stored_response
 from services.cart.sessions import SessionStore, buyer_key
-from services.cart.site import SiteDirectory, SiteSettings
 from services.cart.totals import Deadline, EstimateOptions, Estimator
 from services.cart.valuation import priced_lines, value_lines
 from services.platform import errors
@@ -46,6 +46,7 @@ from services.platform.idempotency import MAX_REQUEST_ID_LENGTH, run_idempotent
 from services.platform.identity import Caller, Role, TokenService
 from services.platform.outbox import record_event
 from services.platform.providers import PROVIDER_UNAVAILABLE
+from services.platform.sites import SiteDirectory, SiteSettings
 
 log = logging.getLogger("ecom.cart")
 
@@ -165,23 +166,23 @@ class Carts:
         read, _ = await self._read_catalog(cart, deadline)
         return domain.apply_catalog(cart, read.entries)
 
-    async def _discounts_for(self, cart: Cart, deadline: Deadline | None = None) -> DiscountsResult:
-        return await self._discounts.evaluate(
-            cart.site,
-            lines=[p.discount_line() for p in priced_lines(cart)],
-            coupon_code=cart.coupon_code,
-            currency=cart.currency,
-            buyer=cart.buyer,
-            shipping_amount=None,
+    async def _discounts_for(
+        self, cart: Cart, deadline: Deadline | None = None, discounts: Discounts | None = None
+    ) -> DiscountsResult:
+        return await for_cart(
+            discounts or self._discounts,
+            cart,
+            [p.discount_line() for p in priced_lines(cart)],
             remaining_s=deadline.remaining() if deadline else None,
         )
 
     def _settings(self, cart: Cart) -> SiteSettings:
         return self._sites.for_site(cart.site)
 
-    async def view(self, cart: Cart) -> cart_pb2.Cart:
-        """The cart as the API returns it, discount amounts computed now."""
-        discounts = await self._discounts_for(cart)
+    async def view(self, cart: Cart, known: Discounts | None = None) -> cart_pb2.Cart:
+        """The cart as the API returns it, discount amounts computed now (or remembered by
+        `known`, see `services.cart.prefetch`)."""
+        discounts = await self._discounts_for(cart, discounts=known)
         money = Presenter(cart, self._settings(cart))
         return cart_message(cart, value_lines(cart, discounts), discounts, money)
 
@@ -248,6 +249,21 @@ class Carts:
         self._check_new_items(items, read)
         return read
 
+    async def _prefetch_discounts(
+        self, cart: Cart, predicted: Cart, read: CatalogRead, deadline: Deadline
+    ) -> Discounts | None:
+        """Ask for the discounts of the predicted result now, before the write's transaction
+        (see `services.cart.prefetch`). Only when the write keeps every line id: a new line
+        gets a fresh id each time the rule runs, so the answer could not be used."""
+        known_ids = {line.id for line in cart.lines}
+        if any(line.id not in known_ids for line in predicted.lines):
+            return None
+        remembered = Remembered(self._discounts)
+        await self._discounts_for(
+            domain.apply_catalog(predicted, read.entries), deadline, remembered
+        )
+        return remembered
+
     async def _replayed(
         self, site: str, idem: Idempotency | None, response_type: type[M]
     ) -> M | None:
@@ -282,11 +298,13 @@ class Carts:
             produce=produce,
         )
 
-    async def _updated(self, session: AsyncSession, old: Cart, new: Cart) -> cart_pb2.Cart:
+    async def _updated(
+        self, session: AsyncSession, old: Cart, new: Cart, known: Discounts | None = None
+    ) -> cart_pb2.Cart:
         """Write `new` over `old` with its cart_updated event; returns the cart message."""
         written = domain.committed(old, new, utcnow())
         await store.save(session, old, written)
-        message = await self.view(written)
+        message = await self.view(written, known)
         await record_event(
             session,
             site=written.site,
@@ -324,6 +342,7 @@ class Carts:
         domain.check_access(cart, caller)
         errors.check_revision(RESOURCE, revision, cart.revision)
         read = await self._prepare(cart, op, items, deadline)
+        known = await self._prefetch_discounts(cart, op(cart), read, deadline)
 
         async def unit(session: AsyncSession) -> M:
             async def produce() -> M:
@@ -334,8 +353,8 @@ class Carts:
                 errors.check_revision(RESOURCE, revision, current.revision)
                 new = domain.apply_catalog(op(current), read.entries)
                 if not domain.changed(current, new):
-                    return respond(await self.view(new))
-                return respond(await self._updated(session, current, new))
+                    return respond(await self.view(new, known))
+                return respond(await self._updated(session, current, new, known))
 
             return await self._in_unit(session, caller.site, idem, response_type, produce)
 
@@ -564,6 +583,10 @@ class Carts:
         if existing is not None:
             errors.check_revision(RESOURCE, revision, existing.revision)
         read = await self._prepare(base, lambda c: domain.add_lines(c, items), items, deadline)
+        known = None
+        if existing is not None:
+            predicted = domain.add_lines(existing, items)
+            known = await self._prefetch_discounts(existing, predicted, read, deadline)
 
         cart_id = mapped
         if cart_id is None:
@@ -571,7 +594,7 @@ class Carts:
         for _ in range(_CURRENT_CART_ATTEMPTS):
             try:
                 return await self._add_or_create(
-                    caller, cart_id, buyer, settings, items, read, revision, idem
+                    caller, cart_id, buyer, settings, items, read, revision, idem, known
                 )
             except _Gone:
                 cart_id = await self.sessions.claim(
@@ -591,6 +614,7 @@ class Carts:
         read: CatalogRead,
         revision: int,
         idem: Idempotency,
+        known: Discounts | None = None,
     ) -> cart_pb2.Cart:
         async def unit(session: AsyncSession) -> current_cart_service_pb2.AddToCurrentCartResponse:
             async def produce() -> current_cart_service_pb2.AddToCurrentCartResponse:
@@ -617,7 +641,7 @@ class Carts:
                     raise _Gone()
                 errors.check_revision(RESOURCE, revision, current.revision)
                 new = domain.apply_catalog(domain.add_lines(current, items), read.entries)
-                message = await self._updated(session, current, new)
+                message = await self._updated(session, current, new, known)
                 return current_cart_service_pb2.AddToCurrentCartResponse(cart=message)
 
             return await self._in_unit(

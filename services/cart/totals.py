@@ -36,7 +36,7 @@ from ecom.common.v1 import (
 from ecom.spi.additional_fees.v1 import additional_fees_provider_service_pb2 as fees_spi
 from ecom.spi.shipping_rates.v1 import shipping_rates_provider_service_pb2 as rates_spi
 from ecom.spi.validations.v1 import validations_provider_service_pb2 as validations_spi
-from services.cart.discounts import Discounts, DiscountsResult
+from services.cart.discounts import Discounts, DiscountsResult, buyer_info, for_cart
 from services.cart.domain import Cart, CatalogStatus, ShippingChoice
 from services.cart.money import Presenter
 from services.cart.render import (
@@ -46,7 +46,6 @@ from services.cart.render import (
     contact_info,
     line_item,
 )
-from services.cart.site import SiteSettings
 from services.cart.valuation import PricedLine, priced_lines, pricing_input
 from services.platform.errors import Unavailable
 from services.platform.providers import (
@@ -58,6 +57,7 @@ from services.platform.providers import (
     ProviderRef,
     ResponseCache,
 )
+from services.platform.sites import SiteSettings
 from services.pricing import (
     FeeInput,
     FeeResult,
@@ -173,7 +173,7 @@ class Estimator:
         billing = _usable(options.billing_address)
         ships = any(p.shippable for p in priced)
         selected = options.selected or cart.selected_shipping
-        buyer = cart_message_buyer(cart)
+        buyer = buyer_info(cart)
 
         # Round 1 may use at most 60% of the time left, so that a hanging shipping provider
         # cannot starve the fee and validation providers of round 2.
@@ -181,13 +181,10 @@ class Estimator:
         shipping_round = self._shipping(
             cart, items, ships, destination, selected, options, money, first
         )
-        discounts_round = self._discounts.evaluate(
-            cart.site,
-            lines=[p.discount_line() for p in priced],
-            coupon_code=cart.coupon_code,
-            currency=cart.currency,
-            buyer=cart.buyer,
-            shipping_amount=None,
+        discounts_round = for_cart(
+            self._discounts,
+            cart,
+            [p.discount_line() for p in priced],
             remaining_s=first.remaining(),
         )
         shipping, discounts = await asyncio.gather(shipping_round, discounts_round)
@@ -523,12 +520,6 @@ class Estimator:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def cart_message_buyer(cart: Cart) -> buyer_pb2.BuyerInfo:
-    buyer = buyer_pb2.BuyerInfo(contact_id=cart.contact_id, email=cart.email)
-    setattr(buyer, f"{cart.buyer.kind.value}_id", cart.buyer.id)
-    return buyer
 
 
 def _rate_total(rate: rates_spi.ShippingRate) -> Decimal:

@@ -92,7 +92,8 @@ class PricedLine:
     def discount_line(self) -> DiscountLine:
         return DiscountLine(
             id=self.line.id,
-            ref=self.line.ref,
+            app_id=self.line.ref.app_id,
+            catalog_item_id=self.line.ref.item_id,
             quantity=self.line.quantity,
             price=self.price,
             root_item_id=self.data.root_catalog_item_id,

@@ -3,10 +3,10 @@
 
 Checkouts, their order placements and abandoned-checkout records live in this service's own
 tables (migrations in `migrations/`). Line data, shipping rates, fees, validations and stock come
-from SPI providers through the runtime's provider client; carts and orders from the `cart` and
-`orders` peers over gRPC with a service token. Background jobs: the abandonment sweeper (one
-per deployment, by a lease in the database) and the placement finisher (unfinished placements,
-owed inventory commits). See docs/checkout.md.
+from SPI providers through the runtime's provider client; carts, orders, discount rules and
+coupons from the `cart`, `orders` and `discounts` peers over gRPC with a service token.
+Background jobs: the abandonment sweeper (one per deployment, by a lease in the database) and the
+placement finisher (unfinished placements, owed inventory commits). See docs/checkout.md.
 """
 
 from __future__ import annotations
@@ -26,15 +26,18 @@ from services.checkout.abandonment import Abandonment
 from services.checkout.api import AbandonedCheckoutServicer, CheckoutServicer
 from services.checkout.calculate import Calculator
 from services.checkout.catalog import CatalogReader
-from services.checkout.discounts import DiscountsNotDeployed
+from services.checkout.discounts import CheckoutDiscounts
 from services.checkout.inventory import Inventory
-from services.checkout.peers import CartClient, OrdersClient
+from services.checkout.peers import PEER_TIMEOUT_S, CartClient, OrdersClient
 from services.checkout.quotes import QuoteCaller
 from services.checkout.saga import Placer, instance_id
 from services.checkout.service import CheckoutService
-from services.checkout.settings import CheckoutSettings, SiteDirectory
+from services.checkout.settings import CheckoutSettings
+from services.discounts.client import DiscountsClient
+from services.discounts.usage_client import UsageClient
 from services.platform.module import Binding, ServiceModule
 from services.platform.providers import ResponseCache
+from services.platform.sites import SiteDirectory
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -53,7 +56,13 @@ async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
     client = runtime.providers
     catalog = CatalogReader(client, ResponseCache())
     calculator = Calculator(
-        client, catalog, QuoteCaller(client, ResponseCache()), DiscountsNotDeployed(), sites
+        client,
+        catalog,
+        QuoteCaller(client, ResponseCache()),
+        # The price depends on the discounts (unlike an optional provider's answer), so the
+        # calculation gives the discounts service the time of a peer call, not a provider's.
+        CheckoutDiscounts(DiscountsClient(runtime, timeout_s=PEER_TIMEOUT_S)),
+        sites,
     )
     service = CheckoutService(database, calculator, catalog, sites, settings, CartClient(runtime))
     placer = Placer(
@@ -61,6 +70,7 @@ async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
         service,
         Inventory(client, ttl_s=settings.reservation_timeout_s),
         OrdersClient(runtime),
+        UsageClient(runtime),
         settings,
     )
     abandonment = Abandonment(database, settings, runtime.tokens, instance=instance_id())

@@ -44,8 +44,9 @@ from ecom.spi.validations.v1 import validations_provider_service_pb2 as validati
 from services.checkout import valuation
 from services.checkout.catalog import CatalogRead, CatalogReader, Wanted
 from services.checkout.discounts import (
+    AppliedCoupon,
+    CheckoutDiscounts,
     DiscountLine,
-    Discounts,
     DiscountsResult,
     GiftCardResult,
     obfuscate,
@@ -60,9 +61,9 @@ from services.checkout.domain import (
 )
 from services.checkout.money import ZERO, Presenter
 from services.checkout.quotes import QuoteCaller, QuoteRequests, Quotes, Rate, cheapest
-from services.checkout.settings import SiteDirectory, SiteSettings
 from services.platform.errors import Unavailable
 from services.platform.providers import PROVIDER_UNAVAILABLE, Kind, ProviderClient, ProviderRef
+from services.platform.sites import SiteDirectory, SiteSettings
 from services.pricing import (
     DiscountSourceKind,
     PricingResult,
@@ -136,7 +137,7 @@ class Calculator:
         client: ProviderClient,
         catalog: CatalogReader,
         quotes: QuoteCaller,
-        discounts: Discounts,
+        discounts: CheckoutDiscounts,
         sites: SiteDirectory,
     ) -> None:
         self._client = client
@@ -171,6 +172,7 @@ class Calculator:
         discounts, gift, refs = await asyncio.gather(
             self._discounts.evaluate(
                 site,
+                checkout.id,
                 [
                     DiscountLine(
                         id=pl.line.id,
@@ -178,10 +180,13 @@ class Calculator:
                         catalog_item_id=pl.line.catalog_reference.catalog_item_id,
                         quantity=pl.line.quantity,
                         price=pl.price,
+                        root_item_id=pl.line.root_catalog_item_id,
                     )
                     for pl in priced
                 ],
                 coupon_code=sources.coupon_code,
+                currency=checkout.currency,
+                buyer=checkout.buyer_info,
                 subtotal=sum((pl.price * pl.line.quantity for pl in priced), ZERO),
                 remaining_s=budget.remaining(),
             ),
@@ -524,9 +529,13 @@ def _applied_discounts(
 ) -> list[pricing_pb2.AppliedDiscount]:
     by_source = {(a.source.kind, a.source.id): a for a in result.applied_discounts}
     applied: list[pricing_pb2.AppliedDiscount] = []
-    if discounts.coupon is not None:
-        coupon = discounts.coupon
-        taken = by_source.get((DiscountSourceKind.COUPON, coupon.id or coupon.code))
+    # An unusable coupon is listed by its code at "0" (calculation_errors say why), as
+    # checkout.proto promises.
+    coupon = discounts.coupon or (
+        AppliedCoupon(id="", code=discounts.coupon_code, name="") if discounts.coupon_code else None
+    )
+    if coupon is not None:
+        taken = by_source.get((DiscountSourceKind.COUPON, coupon.id)) if coupon.id else None
         entry = pricing_pb2.AppliedDiscount(
             coupon=pricing_pb2.AppliedDiscount.Coupon(
                 id=coupon.id,
@@ -553,15 +562,15 @@ def _applied_discounts(
         )
         entry.line_item_ids.extend(discount.line_item_ids)
         applied.append(entry)
-    for rule in discounts.rules:
-        taken = by_source.get((DiscountSourceKind.DISCOUNT_RULE, rule.id))
+    for rule_id, name in discounts.rules.items():
+        taken = by_source.get((DiscountSourceKind.DISCOUNT_RULE, rule_id))
         entry = pricing_pb2.AppliedDiscount(
             discount_rule=pricing_pb2.AppliedDiscount.DiscountRule(
-                id=rule.id,
+                id=rule_id,
                 amount=p.price(taken.amount if taken else ZERO),
             )
         )
-        entry.discount_rule.name.original = rule.name
+        entry.discount_rule.name.original = name
         if taken is not None:
             entry.discount_type = _DISCOUNT_TYPES[taken.discount_type.value]
             entry.line_item_ids.extend(taken.line_ids)

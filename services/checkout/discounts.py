@@ -1,64 +1,45 @@
-"""The checkout's one door to discount rules, coupons and gift cards.
+"""The checkout's door to discount rules, coupons and gift cards.
 
-Rules and coupons belong to the discounts service (`ecom.discounts.v1.DiscountRulesService/
-GetAppliedDiscounts`), which is not deployed yet; gift cards have no provider in the suite at
-all. Everything a calculation needs from them goes through `Discounts.evaluate`, whose result is
-in the pricing engine's terms (line discounts, shipping discounts) plus what the checkout shows
-(the coupon and rule entries, calculation errors). Today's implementation, `DiscountsNotDeployed`,
-applies no rules and reports a coupon code as COUPON_NOT_FOUND, honestly saying why. When the
-discounts service lands, a gRPC implementation (GetAppliedDiscounts over
-`runtime.peer_channel("discounts")`, and Reserve/Release/RecordDiscountUsage around the
-placement) replaces it in `services.checkout.bind`; nothing else changes.
+Rules and coupons come from the discounts service through its one client
+(`services.discounts.client`, `DiscountRulesService/GetAppliedDiscounts`); the result is in the
+pricing engine's terms (line discounts, free shipping) plus what the checkout shows and stores
+(the applied coupon's id and code, the rules that applied, calculation errors). The calculation
+passes the checkout id as `reservation_id`, so the uses the checkout's own placement holds
+(`ReserveDiscountUsage`) never count against it. The discounts service being down, slow or wrong
+is a `discounts_calculation_error` (and a coupon given meanwhile a `coupon_calculation_error`),
+which CreateOrder refuses like any calculation error.
+
+Gift cards have no provider in the suite at all: a gift card code is kept and reported as
+GIFT_CARD_NOT_FOUND, honestly saying why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
 
-from ecom.common.v1 import calculation_pb2
-from services.pricing import LineDiscount, ShippingDiscount
+from ecom.common.v1 import buyer_pb2, calculation_pb2
+from services.discounts.client import (
+    AppliedCoupon,
+    DiscountLine,
+    Discounts,
+    DiscountsQuery,
+    DiscountsResult,
+)
 
-COUPON_NOT_FOUND = "COUPON_NOT_FOUND"
+__all__ = [
+    "GIFT_CARD_NOT_FOUND",
+    "AppliedCoupon",
+    "CheckoutDiscounts",
+    "DiscountLine",
+    "Discounts",
+    "DiscountsResult",
+    "GiftCardResult",
+    "obfuscate",
+]
+
 GIFT_CARD_NOT_FOUND = "GIFT_CARD_NOT_FOUND"
-
-
-@dataclass(frozen=True)
-class DiscountLine:
-    """What discounts depend on: one priced line."""
-
-    id: str
-    app_id: str
-    catalog_item_id: str
-    quantity: int
-    price: Decimal
-
-
-@dataclass(frozen=True)
-class AppliedCoupon:
-    """The checkout's coupon: its id and name when the discounts service knows it."""
-
-    code: str
-    id: str = ""
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class RuleHit:
-    id: str
-    name: str
-
-
-@dataclass
-class DiscountsResult:
-    line_discounts: list[LineDiscount] = field(default_factory=list)
-    shipping_discounts: list[ShippingDiscount] = field(default_factory=list)
-    coupon: AppliedCoupon | None = None
-    rules: list[RuleHit] = field(default_factory=list)
-    coupon_error: calculation_pb2.CalculationError | None = None
-    discounts_error: calculation_pb2.CalculationError | None = None
 
 
 @dataclass(frozen=True)
@@ -73,46 +54,33 @@ class GiftCardResult:
     error: calculation_pb2.CalculationError | None = None
 
 
-class Discounts(Protocol):
-    async def evaluate(
-        self,
-        site: str,
-        lines: Sequence[DiscountLine],
-        *,
-        coupon_code: str,
-        subtotal: Decimal,
-        remaining_s: float | None,
-    ) -> DiscountsResult: ...
+class CheckoutDiscounts:
+    """Discounts from the discounts service; no gift card provider."""
 
-    async def gift_card(
-        self, site: str, code: str, *, remaining_s: float | None
-    ) -> GiftCardResult: ...
-
-
-class DiscountsNotDeployed:
-    """No discount rules; a coupon code is kept but cannot be applied; no gift card provider."""
+    def __init__(self, discounts: Discounts) -> None:
+        self._discounts = discounts
 
     async def evaluate(
         self,
         site: str,
+        checkout_id: str,
         lines: Sequence[DiscountLine],
         *,
         coupon_code: str,
+        currency: str,
+        buyer: buyer_pb2.BuyerInfo,
         subtotal: Decimal,
         remaining_s: float | None,
     ) -> DiscountsResult:
-        if not coupon_code:
-            return DiscountsResult()
-        return DiscountsResult(
-            coupon=AppliedCoupon(code=coupon_code),
-            coupon_error=calculation_pb2.CalculationError(
-                code=COUPON_NOT_FOUND,
-                description=(
-                    f"coupon {coupon_code!r} cannot be applied: coupons are not available "
-                    "because the discounts service is not deployed"
-                ),
-            ),
+        query = DiscountsQuery(
+            lines=lines,
+            coupon_code=coupon_code,
+            currency=currency,
+            buyer=buyer,
+            subtotal=subtotal,
+            reservation_id=checkout_id,
         )
+        return await self._discounts.evaluate(site, query, remaining_s=remaining_s)
 
     async def gift_card(self, site: str, code: str, *, remaining_s: float | None) -> GiftCardResult:
         return GiftCardResult(

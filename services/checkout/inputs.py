@@ -12,10 +12,10 @@ from google.protobuf.message import Message
 from ecom.checkout.v1 import checkout_pb2
 from services.checkout import validation as v
 from services.checkout.domain import Sources
-from services.checkout.errors import ReasonedInvalidArgument
-from services.checkout.settings import SiteSettings
-from services.platform.errors import FieldViolation, Violations
+from services.platform import inputs as shared
+from services.platform.errors import FieldViolation, InvalidArgument, Violations
 from services.platform.identity import Caller
+from services.platform.sites import SiteSettings
 
 #: UpdateCheckout paths: exact ones, and roots whose sub-paths may be named too.
 EXACT_PATHS = frozenset(
@@ -129,9 +129,9 @@ def apply_paths(
     if caller.is_buyer:
         for path in paths:
             if path in STAFF_PATHS:
-                raise v.admin_only(path)
+                raise shared.admin_only(path)
         if "buyer_info" in paths and given.buyer_info.contact_id != draft.buyer_info.contact_id:
-            raise v.admin_only("buyer_info.contact_id")
+            raise shared.admin_only("buyer_info.contact_id")
     email_before = draft.buyer_info.email
     for path in paths:
         if path == "buyer_info":
@@ -151,10 +151,10 @@ def apply_paths(
         else:
             copy_path(given, draft, path)
     if email_before and not draft.buyer_info.email:
-        raise ReasonedInvalidArgument(
-            "BUYER_EMAIL_CANNOT_BE_REMOVED",
-            "the buyer email cannot be removed once set",
-            [FieldViolation(f"{field_prefix}.buyer_info.email", "cannot be removed once set")],
+        raise InvalidArgument(
+            FieldViolation(f"{field_prefix}.buyer_info.email", "cannot be removed once set"),
+            reason="BUYER_EMAIL_CANNOT_BE_REMOVED",
+            message="the buyer email cannot be removed once set",
         )
     check_fields(problems, draft, settings, field_prefix=field_prefix)
     problems.raise_if_any()
@@ -169,20 +169,20 @@ def check_fields(
 ) -> None:
     """The value checks of every settable field of `checkout`."""
     at = f"{field_prefix}."
-    v.check_email(problems, f"{at}buyer_info.email", checkout.buyer_info.email)
-    v.check_address_with_contact(problems, f"{at}billing_info", checkout.billing_info)
-    v.check_address_with_contact(
+    shared.check_email(problems, f"{at}buyer_info.email", checkout.buyer_info.email)
+    shared.check_address_with_contact(problems, f"{at}billing_info", checkout.billing_info)
+    shared.check_address_with_contact(
         problems,
         f"{at}shipping_info.shipping_destination",
         checkout.shipping_info.shipping_destination,
     )
-    v.check_note(problems, f"{at}buyer_note", checkout.buyer_note)
+    shared.check_note(problems, f"{at}buyer_note", checkout.buyer_note)
     v.check_custom_fields(problems, f"{at}custom_fields", checkout.custom_fields)
-    v.check_language(problems, f"{at}buyer_language", checkout.buyer_language)
-    v.check_conversion_currency(
+    shared.check_language(problems, f"{at}buyer_language", checkout.buyer_language)
+    shared.check_conversion_currency(
         problems, f"{at}conversion_currency", checkout.conversion_currency, settings
     )
-    v.check_url(problems, f"{at}override_checkout_url", checkout.override_checkout_url)
+    shared.check_url(problems, f"{at}override_checkout_url", checkout.override_checkout_url)
     v.check_merchant_discounts(
         problems,
         f"{at}merchant_discounts",
@@ -202,11 +202,11 @@ def apply_initial(
     draft holds (the defaults, or the cart's values). Buyer ids are handled by the caller."""
     if caller.is_buyer:
         if info.merchant_discounts:
-            raise v.admin_only("merchant_discounts")
+            raise shared.admin_only("merchant_discounts")
         if info.override_checkout_url:
-            raise v.admin_only("override_checkout_url")
+            raise shared.admin_only("override_checkout_url")
         if info.buyer_info.contact_id:
-            raise v.admin_only("buyer_info.contact_id")
+            raise shared.admin_only("buyer_info.contact_id")
     problems = Violations()
     v.check_merchant_discounts(
         problems, "checkout_info.merchant_discounts", info.merchant_discounts, line_ids=None

@@ -4,21 +4,28 @@ Steps (their progress is the `placements` row of the checkout, written before ea
 effect is attempted, so a crash between any two steps leaves a state a later call resumes):
 
 - VALIDATING: recalculate the checkout, store it, check the preconditions.
-- RESERVING: ReserveInventory at every inventory provider of the lines (reservation id = the
-  checkout id). All or nothing: on a shortage or a failure everything is released.
-- RESERVED: stock is held. CreateOrder at the orders service (checkout_id and request_id = the
-  checkout id, so a repeated call finds the order made before). A definitive refusal releases
-  the stock and reopens the checkout (ORDER_REJECTED); a transient failure keeps the stock and
-  answers UNAVAILABLE: the next call resumes here without validating again.
+- RESERVING: at once, ReserveInventory at every inventory provider of the lines and, when the
+  price includes discount rules or a coupon, ReserveDiscountUsage at the discounts service (one
+  use of each; reservation id = the checkout id for both). All or nothing: a stock shortage, a
+  refused usage (COUPON_USAGE_EXHAUSTED, DISCOUNT_RULE_NOT_LIVE...: FAILED_PRECONDITION with
+  that reason) or a failure releases both and reopens the checkout. The inventory apps and the
+  usage are written to the placement before the calls, so whoever resumes knows what may be
+  held.
+- RESERVED: stock and uses are held. CreateOrder at the orders service (checkout_id and
+  request_id = the checkout id, so a repeated call finds the order made before). A definitive
+  refusal releases stock and uses and reopens the checkout (ORDER_REJECTED); a transient failure
+  keeps them and answers UNAVAILABLE: the next call resumes here without validating again.
 - ORDERED: the order exists. One transaction completes the checkout (`completed`, `order_id`,
-  `checkout_completed`, abandoned record RECOVERED) and marks the placement COMPLETED with a
-  commit owed; CommitInventory follows and is retried in the background until it succeeds.
+  `checkout_completed`, abandoned record RECOVERED) and marks the placement COMPLETED with the
+  follow-ups owed; CommitInventory and RecordDiscountUsage (order id, reservation id) follow,
+  one attempt each, and are retried in the background until they succeed.
 
 Concurrent calls are serialized by a lease on the placement row: one call runs the saga, the
 others wait (within their deadline) and answer with its order id, or take over when its lease
 expired (its process died). A placement nobody resumes within
 `CheckoutSettings.reservation_timeout_s` is finished by `Finisher`: if the orders service has an
-order for the checkout it is completed, otherwise the stock is released and the checkout reopens.
+order for the checkout it is completed, otherwise the stock and the uses are released and the
+checkout reopens.
 """
 
 from __future__ import annotations
@@ -38,7 +45,12 @@ from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
 from ecom.common.v1 import catalog_pb2
 from services.checkout import preconditions, store, writes
 from services.checkout.calculate import Calculated, Draft
-from services.checkout.domain import CHECKOUT_ALREADY_COMPLETED, authorize, not_found
+from services.checkout.domain import (
+    CHECKOUT_ALREADY_COMPLETED,
+    ORDER_CREATION_IN_PROGRESS,
+    authorize,
+    not_found,
+)
 from services.checkout.inventory import Inventory, Item, ReserveOutcome
 from services.checkout.orders_mapping import order_from
 from services.checkout.peers import OrderRejected, OrdersClient, OrdersUnavailable
@@ -46,10 +58,12 @@ from services.checkout.service import CheckoutService, deadline_of, remaining
 from services.checkout.settings import CheckoutSettings
 from services.checkout.store import Placement, StoredCheckout
 from services.checkout.writes import StaleWrite
+from services.discounts.usage_client import Usage, UsageClient, UsageRefused, UsageUnavailable
 from services.platform.db import Database, utcnow
 from services.platform.errors import (
     AlreadyExists,
     Conflict,
+    DomainError,
     FailedPrecondition,
     Unavailable,
     Violations,
@@ -68,9 +82,14 @@ ORDERED = "ORDERED"
 COMPLETED = "COMPLETED"
 UNFINISHED = (VALIDATING, RESERVING, RESERVED, ORDERED)
 
-ORDER_CREATION_IN_PROGRESS = "ORDER_CREATION_IN_PROGRESS"
 #: How long a call holds the placement when it has no deadline of its own.
 DEFAULT_LEASE_S = 30.0
+#: The RetryInfo delay of ABORTED ORDER_CREATION_IN_PROGRESS: the other call usually finishes
+#: within a second, and a retry then answers with its order at once.
+IN_PROGRESS_RETRY_S = 1.0
+#: Time given to one attempt of a follow-up (release, commit, record) after the buyer's answer
+#: is settled; what does not go through is the finisher's to retry.
+FOLLOW_UP_S = 2.0
 _POLL_FIRST_S = 0.02
 _POLL_MAX_S = 0.2
 
@@ -92,12 +111,14 @@ class Placer:
         service: CheckoutService,
         inventory: Inventory,
         orders: OrdersClient,
+        usage: UsageClient,
         settings: CheckoutSettings,
     ) -> None:
         self.db = database
         self.service = service
         self.inventory = inventory
         self.orders = orders
+        self.usage = usage
         self.settings = settings
         self._instance = instance_id()
 
@@ -175,6 +196,7 @@ class Placer:
                 raise Conflict(
                     ORDER_CREATION_IN_PROGRESS,
                     "another call is creating the order for this checkout; retry to get it",
+                    retry_after_s=IN_PROGRESS_RETRY_S,
                 )
             await asyncio.sleep(pause)
             pause = min(pause * 2, _POLL_MAX_S)
@@ -256,11 +278,9 @@ class Placer:
         checkout_id = placement.checkout_id
         if placement.step in (VALIDATING, RESERVING):
             checkout = await self._validate(caller, placement, request, deadline)
-            outcome = await self._reserve(site, placement, checkout, deadline)
-            if not outcome.ok:
-                await self._fail_reservation(site, checkout_id, checkout, outcome)
-            placement.step, placement.reserved_apps = RESERVED, outcome.asked
-            await self._set_step(checkout_id, RESERVED, reserved_apps=outcome.asked)
+            asked = await self._reserve(site, placement, checkout, deadline)
+            placement.step, placement.reserved_apps = RESERVED, asked
+            await self._set_step(checkout_id, RESERVED, reserved_apps=asked)
         if placement.step == RESERVED:
             stored = await self._stored(site, checkout_id)
             try:
@@ -278,8 +298,8 @@ class Placer:
                 log.warning("order of checkout %s not created yet: %s", checkout_id, exc)
                 raise Unavailable(
                     "ORDERS_UNAVAILABLE",
-                    "the orders service did not confirm the order; retry: the stock stays "
-                    "reserved and the retry resumes here",
+                    "the orders service did not confirm the order; retry: the stock and discount "
+                    "uses stay reserved and the retry resumes here",
                     retry_after_s=1.0,
                 ) from None
             placement.step, placement.order_id = ORDERED, order_id
@@ -287,7 +307,7 @@ class Placer:
         if placement.step == ORDERED:
             assert placement.order_id is not None
             checkout = await self._complete(site, placement)
-            await self._commit(site, placement)
+            await self._settle(site, placement, timeout_s=FOLLOW_UP_S)
             return Placed(placement.order_id, checkout)
         raise _Retake  # pragma: no cover - COMPLETED placements are never handed out
 
@@ -326,7 +346,7 @@ class Placer:
                 preconditions.check(checkout, request.expected_total)
                 return checkout
         except Exception:
-            await self._end(site, placement, release=bool(placement.reserved_apps))
+            await self._end(site, placement, release=True)
             raise
 
     async def _store_validated(
@@ -356,18 +376,70 @@ class Placer:
         placement: Placement,
         checkout: checkout_pb2.Checkout,
         deadline: float | None,
-    ) -> ReserveOutcome:
+    ) -> list[str]:
+        """Step 2: hold the stock and the discount uses at once; the inventory apps asked. On any
+        failure both are released, the placement is dropped (the checkout is open) and the
+        error says why."""
+        checkout_id = placement.checkout_id
         items = [
             Item(line.id, line.catalog_reference, line.quantity)
             for line in checkout.line_items
             if line.HasField("catalog_reference") and line.catalog_reference.app_id
         ]
-        # Recorded before the call: if this process dies mid-way, whoever resumes knows stock
-        # may be held.
+        usage = usage_of(checkout)
+        if not usage and placement.usage is not None:
+            # An interrupted attempt held uses the price no longer includes: give them back
+            # (when that fails they expire on their own; this order does not wait for them).
+            await self._release_usage(site, placement)
+        # Recorded before the calls: if this process dies mid-way, whoever resumes knows stock
+        # and uses may be held.
         apps = sorted({item.reference.app_id for item in items})
         placement.step, placement.reserved_apps = RESERVING, apps
-        await self._set_step(placement.checkout_id, RESERVING, reserved_apps=apps)
-        return await self.inventory.reserve(site, placement.checkout_id, items, deadline=deadline)
+        placement.usage = usage.to_json() if usage else None
+        await self._set_step(checkout_id, RESERVING, reserved_apps=apps, usage=placement.usage)
+        outcome, refused = await asyncio.gather(
+            self.inventory.reserve(site, checkout_id, items, deadline=deadline),
+            self._hold_usage(site, checkout_id, usage, deadline),
+        )
+        if not outcome.ok:
+            # The inventory released what it held; the uses go back too.
+            await self._release_usage(site, placement)
+            await self._fail_reservation(site, checkout_id, checkout, outcome)
+        if refused is not None:
+            await self._end(site, placement, release=True)
+            raise refused
+        return outcome.asked
+
+    async def _hold_usage(
+        self, site: str, checkout_id: str, usage: Usage, deadline: float | None
+    ) -> DomainError | None:
+        """ReserveDiscountUsage for the checkout; the error CreateOrder answers with when the
+        uses are not held (None when they are, or when the price includes none)."""
+        if not usage:
+            return None
+        try:
+            await self.usage.reserve(site, checkout_id, usage, remaining_s=remaining(deadline))
+        except UsageRefused as refused:
+            return FailedPrecondition(
+                refused.reason,
+                f"the checkout's discounts cannot be used: {refused.message}; the checkout stays "
+                "open (remove the coupon, or update it so that it is priced again)",
+                metadata=refused.metadata,
+            )
+        except UsageUnavailable as exc:
+            return Unavailable(
+                exc.reason,
+                f"{exc.message}; nothing stays reserved, retry",
+                retry_after_s=exc.retry_after_s,
+            )
+        return None
+
+    async def _release_usage(self, site: str, placement: Placement) -> None:
+        """Give back the uses the placement may hold (best effort: unreleased holds expire)."""
+        if placement.usage is None:
+            return
+        await self.usage.release(site, placement.checkout_id, remaining_s=FOLLOW_UP_S)
+        placement.usage = None
 
     async def _fail_reservation(
         self,
@@ -445,6 +517,7 @@ class Placer:
                 step=COMPLETED,
                 order_id=order_id,
                 commit_pending=bool(placement.reserved_apps),
+                record_pending=placement.usage is not None,
                 lease_owner=None,
                 lease_expires=None,
                 updated=now,
@@ -453,44 +526,78 @@ class Placer:
                 return stored.checkout
             return await writes.complete(session, site, stored, order_id, now, self.settings)
 
+        checkout = await self.db.run(unit)
         placement.step = COMPLETED
-        return await self.db.run(unit)
+        placement.commit_pending = bool(placement.reserved_apps)
+        placement.record_pending = placement.usage is not None
+        return checkout
 
-    async def _commit(self, site: str, placement: Placement) -> None:
-        """CommitInventory once the order exists; a failure leaves it owed to the finisher."""
-        if not placement.reserved_apps:
+    async def _settle(self, site: str, placement: Placement, *, timeout_s: float) -> None:
+        """The follow-ups a placed order owes, one attempt each and at once: CommitInventory
+        and RecordDiscountUsage. What does not go through stays owed to the finisher."""
+        if not (placement.commit_pending or placement.record_pending):
             return
         assert placement.order_id is not None
-        ok = await self.inventory.commit(
+        committed, recorded = await asyncio.gather(
+            self._commit(site, placement, timeout_s),
+            self._record(site, placement, timeout_s),
+        )
+        commit_pending, record_pending = not committed, not recorded
+
+        async def unit(session: AsyncSession) -> None:
+            await store.update_placement(
+                session,
+                placement.checkout_id,
+                commit_pending=commit_pending,
+                record_pending=record_pending,
+                updated=utcnow(),
+            )
+
+        await self.db.run(unit)
+        placement.commit_pending, placement.record_pending = commit_pending, record_pending
+
+    async def _commit(self, site: str, placement: Placement, timeout_s: float) -> bool:
+        if not placement.commit_pending:
+            return True
+        return await self.inventory.commit(
             site,
             placement.checkout_id,
             placement.reserved_apps,
-            placement.order_id,
+            placement.order_id or "",
             # One attempt: the order is placed; a commit that does not go through at once is
             # the finisher's to retry, not the buyer's to wait for.
-            deadline=time.monotonic() + 2.0,
+            deadline=time.monotonic() + timeout_s,
             retry=False,
         )
-        if ok:
 
-            async def unit(session: AsyncSession) -> None:
-                await store.update_placement(
-                    session, placement.checkout_id, commit_pending=False, updated=utcnow()
-                )
-
-            await self.db.run(unit)
+    async def _record(self, site: str, placement: Placement, timeout_s: float) -> bool:
+        """RecordDiscountUsage: the held uses become the order's counted ones (idempotent per
+        order id, so a repeat after a lost answer counts nothing more)."""
+        if not placement.record_pending:
+            return True
+        return await self.usage.record(
+            site,
+            placement.order_id or "",
+            placement.checkout_id,
+            Usage.from_json(placement.usage),
+            remaining_s=timeout_s,
+        )
 
     async def _compensate(self, site: str, placement: Placement) -> None:
         await self._end(site, placement, release=True)
 
     async def _end(self, site: str, placement: Placement, *, release: bool) -> None:
-        """Give the stock back (when asked) and drop the placement: the checkout is open."""
-        if release and placement.reserved_apps:
-            await self.inventory.release(
-                site,
-                placement.checkout_id,
-                placement.reserved_apps,
-                deadline=time.monotonic() + 2.0,
+        """Give the stock and the discount uses back (when asked) and drop the placement: the
+        checkout is open."""
+        if release:
+            await asyncio.gather(
+                self.inventory.release(
+                    site,
+                    placement.checkout_id,
+                    placement.reserved_apps,
+                    deadline=time.monotonic() + FOLLOW_UP_S,
+                ),
+                self._release_usage(site, placement),
             )
         await self._delete(placement.checkout_id)
 
@@ -508,8 +615,8 @@ class Placer:
     # ------------------------------------------------------------------ background
 
     async def finish_due(self, now: datetime | None = None) -> int:
-        """Finish placements nobody resumed in time, and retry owed commits; returns how many
-        placements were handled."""
+        """Finish placements nobody resumed in time, and retry owed commits and usage records;
+        returns how many placements were handled."""
         now = now or utcnow()
         cutoff = now - timedelta(seconds=self.settings.reservation_timeout_s)
         due = await self.db.run(
@@ -531,7 +638,7 @@ class Placer:
             lambda s: store.owed_commits(s, before=retry_before, limit=50), readonly=True
         )
         for placement in owed:
-            await self._retry_commit(placement)
+            await self._settle(placement.site, placement, timeout_s=5.0)
         return handled
 
     async def _finish(self, placement: Placement, owner: str) -> bool:
@@ -552,7 +659,7 @@ class Placer:
                 return False  # next round
         if placement.order_id is not None:
             await self._complete(placement.site, placement)
-            await self._commit(placement.site, placement)
+            await self._settle(placement.site, placement, timeout_s=FOLLOW_UP_S)
             log.info(
                 "finished the placement of %s (order %s)", placement.checkout_id, placement.order_id
             )
@@ -560,23 +667,6 @@ class Placer:
         await self._end(placement.site, placement, release=True)
         log.info("released the abandoned placement of %s", placement.checkout_id)
         return True
-
-    async def _retry_commit(self, placement: Placement) -> None:
-        ok = await self.inventory.commit(
-            placement.site,
-            placement.checkout_id,
-            placement.reserved_apps,
-            placement.order_id or "",
-            deadline=time.monotonic() + 5.0,
-            retry=False,
-        )
-
-        async def unit(session: AsyncSession) -> None:
-            await store.update_placement(
-                session, placement.checkout_id, commit_pending=not ok, updated=utcnow()
-            )
-
-        await self.db.run(unit)
 
     async def run_finisher(self) -> None:
         """Background job: `finish_due` every `finisher_interval_s`."""
@@ -602,6 +692,19 @@ def _finished(stored: StoredCheckout) -> Placed | None:
         CHECKOUT_ALREADY_COMPLETED,
         "the checkout was completed without an order and never gets one",
     )
+
+
+def usage_of(checkout: checkout_pb2.Checkout) -> Usage:
+    """The discount uses an order of the checkout takes: its applied rules and coupon."""
+    rule_ids: list[str] = []
+    coupon_code = ""
+    for applied in checkout.applied_discounts:
+        kind = applied.WhichOneof("discount_source_type")
+        if kind == "discount_rule" and applied.discount_rule.id:
+            rule_ids.append(applied.discount_rule.id)
+        elif kind == "coupon" and applied.coupon.code:
+            coupon_code = applied.coupon.code
+    return Usage.of(rule_ids, coupon_code)
 
 
 def _lease_s(deadline: float | None) -> float:

@@ -38,10 +38,11 @@ from services.checkout.domain import (
 )
 from services.checkout.inputs import apply_initial, apply_paths, set_paths
 from services.checkout.peers import CartClient
-from services.checkout.settings import CheckoutSettings, SiteDirectory, SiteSettings
+from services.checkout.settings import CheckoutSettings
 from services.checkout.store import StoredCheckout, timestamp
 from services.checkout.urls import require_checkout_url
 from services.checkout.writes import StaleWrite
+from services.platform import inputs as shared
 from services.platform.db import Database, utcnow
 from services.platform.errors import (
     Conflict,
@@ -49,8 +50,9 @@ from services.platform.errors import (
     Violations,
     check_revision,
 )
-from services.platform.idempotency import run_idempotent
+from services.platform.idempotency import run_idempotent, stored_response
 from services.platform.identity import Caller
+from services.platform.sites import SiteDirectory, SiteSettings
 
 pb = checkout_service_pb2
 CREATE_SCOPE = "ecom.checkout.v1.CheckoutService/CreateCheckout"
@@ -208,7 +210,7 @@ class CheckoutService:
             return None
 
         async def unit(session: AsyncSession) -> Message | None:
-            return await store.stored_response(
+            return await stored_response(
                 session,
                 site=site,
                 scope=idem.scope,
@@ -526,11 +528,11 @@ class CheckoutService:
         problems = Violations()
         _require_id(problems, request.id)
         count = len(request.line_items) + len(request.custom_line_items)
-        v.check_line_count(problems, "line_items", count, required=True)
+        shared.check_line_count(problems, "line_items", count, required=True)
         v.check_catalog_lines(problems, request.line_items, "line_items")
         v.check_custom_lines(problems, request.custom_line_items, "custom_line_items")
         if request.custom_line_items and caller.is_buyer:
-            raise v.admin_only("custom_line_items")
+            raise shared.admin_only("custom_line_items")
         problems.raise_if_any()
         await self._require_catalog_apps(caller.site, request.line_items)
 
@@ -568,7 +570,7 @@ class CheckoutService:
     ) -> checkout_pb2.Checkout:
         problems = Violations()
         _require_id(problems, request.id)
-        v.check_line_ids(problems, "line_item_ids", request.line_item_ids)
+        shared.check_line_ids(problems, "line_item_ids", request.line_item_ids)
         problems.raise_if_any()
         doomed = set(request.line_item_ids)
 
@@ -595,7 +597,7 @@ class CheckoutService:
     ) -> checkout_pb2.Checkout:
         problems = Violations()
         _require_id(problems, request.id)
-        v.check_quantity_updates(problems, "line_items", request.line_items)
+        shared.check_quantity_updates(problems, "line_items", request.line_items)
         problems.raise_if_any()
         quantities = {update.id: update.quantity for update in request.line_items}
 
@@ -770,9 +772,9 @@ def _positive(amount: str) -> bool:
 def _check_create(caller: Caller, request: pb.CreateCheckoutRequest) -> None:
     if caller.is_buyer:
         if request.custom_line_items:
-            raise v.admin_only("custom_line_items")
+            raise shared.admin_only("custom_line_items")
         if request.channel_type == channel_pb2.CHANNEL_TYPE_BACKOFFICE_MERCHANT:
-            raise v.admin_only("channel_type CHANNEL_TYPE_BACKOFFICE_MERCHANT")
+            raise shared.admin_only("channel_type CHANNEL_TYPE_BACKOFFICE_MERCHANT")
     problems = Violations()
     if request.channel_type == channel_pb2.CHANNEL_TYPE_UNSPECIFIED:
         problems.add("channel_type", "required")
@@ -782,7 +784,7 @@ def _check_create(caller: Caller, request: pb.CreateCheckoutRequest) -> None:
     elif not has_lines and not request.cart_id:
         problems.add("line_items", "give lines or a cart_id")
     count = len(request.line_items) + len(request.custom_line_items)
-    v.check_line_count(problems, "line_items", count, required=False)
+    shared.check_line_count(problems, "line_items", count, required=False)
     v.check_catalog_lines(problems, request.line_items, "line_items")
     v.check_custom_lines(problems, request.custom_line_items, "custom_line_items")
     v.check_code(problems, "coupon_code", request.coupon_code)

@@ -1,7 +1,7 @@
 """The settings the checkout service runs with.
 
 Store settings (currency, languages, weight unit, tax table, exchange rates) are the ones carts
-are created with: `services.cart.site.SiteDirectory` reads and checks them (ECOM_CURRENCY ...
+are created with: `services.platform.sites.SiteDirectory` reads and checks them (ECOM_CURRENCY ...
 and the per-site ECOM_SITE_SETTINGS), so a cart and its checkout always agree.
 
 The checkout's own settings come from the configuration under these keys (ECOM_ variables once
@@ -22,10 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.cart.site import SiteDirectory, SiteSettings
 from services.platform.config import Config, ConfigError
-
-__all__ = ["CheckoutSettings", "SiteDirectory", "SiteSettings"]
 
 DEFAULT_RECOVERY_TOKEN_TTL_S = 7 * 24 * 3600
 DEFAULT_RESERVATION_TIMEOUT_S = 15 * 60

@@ -6,22 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from google.protobuf import timestamp_pb2
-from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.checkout.v1 import checkout_pb2
 from services.checkout.domain import Sources, buyer_key
 from services.checkout.tables import checkouts, order_request_ids, placements
-from services.platform.db import for_update, insert_if_absent, utcnow
-from services.platform.errors import AlreadyExists
-from services.platform.idempotency import REQUEST_ID_REUSED, fingerprint
-from services.platform.schema.tables import idempotency_keys
-
-M = TypeVar("M", bound=Message)
+from services.platform.db import for_update, insert_if_absent
 
 
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
@@ -135,6 +129,9 @@ class Placement:
     lease_expires: datetime | None
     started: datetime
     updated: datetime
+    #: The discount usage held (JSON of `services.discounts.usage_client.Usage`); None: none.
+    usage: dict[str, Any] | None = None
+    record_pending: bool = False
 
 
 def _placement(row: Any) -> Placement:
@@ -149,6 +146,8 @@ def _placement(row: Any) -> Placement:
         lease_expires=row.lease_expires,
         started=row.started,
         updated=row.updated,
+        usage=row.usage,
+        record_pending=row.record_pending,
     )
 
 
@@ -174,6 +173,8 @@ async def insert_placement(session: AsyncSession, placement: Placement) -> bool:
         "lease_expires": placement.lease_expires,
         "started": placement.started,
         "updated": placement.updated,
+        "usage": placement.usage,
+        "record_pending": placement.record_pending,
     }
     return await insert_if_absent(session, placements, values, ("checkout_id",))
 
@@ -206,9 +207,13 @@ async def due_placements(
 
 
 async def owed_commits(session: AsyncSession, *, before: datetime, limit: int) -> list[Placement]:
+    """Placements that still owe CommitInventory or RecordDiscountUsage."""
     stmt = (
         sa.select(placements)
-        .where(placements.c.commit_pending.is_(True), placements.c.updated < before)
+        .where(
+            sa.or_(placements.c.commit_pending.is_(True), placements.c.record_pending.is_(True)),
+            placements.c.updated < before,
+        )
         .order_by(placements.c.updated)
         .limit(limit)
     )
@@ -233,37 +238,3 @@ async def claim_order_request_id(
         order_request_ids.c.site == site, order_request_ids.c.request_id == request_id
     )
     return str((await session.execute(stmt)).scalar_one())
-
-
-# --------------------------------------------------------------------------- request ids (AIP-155)
-
-
-async def stored_response(
-    session: AsyncSession,
-    *,
-    site: str,
-    scope: str,
-    request_id: str,
-    request: Message,
-    response_type: type[M],
-) -> M | None:
-    """The response stored for `request_id` (a retry), None when there is none yet. Raises
-    ALREADY_EXISTS (REQUEST_ID_REUSED) when the id was used for a different request. Lets a
-    retry answer before doing any work; `run_idempotent` in the write settles races."""
-    stmt = sa.select(idempotency_keys).where(
-        idempotency_keys.c.site == site,
-        idempotency_keys.c.scope == scope,
-        idempotency_keys.c.request_id == request_id,
-    )
-    row = (await session.execute(stmt)).first()
-    if row is None or row.response is None or row.expires_at <= utcnow():
-        return None
-    if row.fingerprint != fingerprint(request) or (
-        row.response_type != response_type.DESCRIPTOR.full_name
-    ):
-        raise AlreadyExists(
-            REQUEST_ID_REUSED,
-            f"request id {request_id!r} was already used for a different request",
-            metadata={"request_id": request_id},
-        )
-    return response_type.FromString(row.response)

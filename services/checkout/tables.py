@@ -8,8 +8,9 @@ per line the catalog data last read (or the custom line as given) and the shippi
 buyer asked for.
 
 `placements` is the CreateOrder saga's state, one row per checkout: the step reached, the order
-id once known, which inventory providers hold a reservation, and a lease that serializes
-concurrent calls (and lets the background finisher take over an abandoned placement).
+id once known, which inventory providers hold a reservation, the discount usage held, what is
+still owed after completion, and a lease that serializes concurrent calls (and lets the
+background finisher take over an abandoned placement).
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ placements = sa.Table(
     sa.Column("reserved_apps", sa.JSON, nullable=False),
     # True while CommitInventory is still owed after completion (retried in the background).
     sa.Column("commit_pending", sa.Boolean, nullable=False),
+    # The discount usage held at the discounts service ({"rule_ids": [...], "coupon_code": ...});
+    # NULL when none was asked for. Released on compensation, recorded once the order exists.
+    sa.Column("usage", sa.JSON, nullable=True),
+    # True while RecordDiscountUsage is still owed after completion (retried in the background).
+    sa.Column("record_pending", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("lease_owner", sa.String(100), nullable=True),
     sa.Column("lease_expires", UtcDateTime(), nullable=True),
     sa.Column("started", UtcDateTime(), nullable=False),

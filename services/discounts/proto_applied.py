@@ -21,22 +21,11 @@ from services.discounts.domain.results import (
 )
 from services.discounts.proto_common import price, struct_to_dict
 from services.platform.errors import Violations
+from services.platform.inputs import check_amount, check_line_count, check_quantity
 from services.pricing.errors import InvalidAmountError, UnknownCurrencyError
-from services.pricing.model import MAX_QUANTITY
 from services.pricing.money import minor_units, parse_amount, to_wire
 
-MAX_LINES = 300
 MAX_CUSTOM_SCOPE_DATA = 10
-
-
-def _amount(problems: Violations, path: str, text: str) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        return parse_amount(text, non_negative=True)
-    except InvalidAmountError as exc:
-        problems.add(path, str(exc))
-        return None
 
 
 def _line(problems: Violations, path: str, item: pb.DiscountLineItem) -> Line:
@@ -47,8 +36,7 @@ def _line(problems: Violations, path: str, item: pb.DiscountLineItem) -> Line:
         problems.add(f"{path}.catalog_reference.app_id", "required")
     if not reference.catalog_item_id:
         problems.add(f"{path}.catalog_reference.catalog_item_id", "required")
-    if not 1 <= item.quantity <= MAX_QUANTITY:
-        problems.add(f"{path}.quantity", f"must be 1..{MAX_QUANTITY}")
+    check_quantity(problems, f"{path}.quantity", item.quantity)
     unit_price = Decimal(0)
     try:
         unit_price = parse_amount(item.price, non_negative=True)
@@ -72,8 +60,7 @@ def _line(problems: Violations, path: str, item: pb.DiscountLineItem) -> Line:
 def request_from_proto(request: pb.GetAppliedDiscountsRequest, now: datetime) -> Request:
     """The evaluation's input (stacking is filled in from the site's settings later)."""
     problems = Violations()
-    if len(request.line_items) > MAX_LINES:
-        problems.add("line_items", f"at most {MAX_LINES} lines")
+    check_line_count(problems, "line_items", len(request.line_items), required=False)
     lines = [_line(problems, f"line_items[{i}]", item) for i, item in enumerate(request.line_items)]
     seen: set[str] = set()
     for i, line in enumerate(lines):
@@ -84,8 +71,8 @@ def request_from_proto(request: pb.GetAppliedDiscountsRequest, now: datetime) ->
         minor_units(request.currency)
     except UnknownCurrencyError as exc:
         problems.add("currency", f"required, an ISO 4217 code: {exc}")
-    subtotal = _amount(problems, "subtotal", request.subtotal)
-    shipping = _amount(problems, "shipping_amount", request.shipping_amount)
+    subtotal = check_amount(problems, "subtotal", request.subtotal)
+    shipping = check_amount(problems, "shipping_amount", request.shipping_amount)
     problems.raise_if_any()
     return Request(
         lines=tuple(lines),

@@ -97,16 +97,19 @@ class OrdersServicer(orders_service_pb2_grpc.OrdersServiceServicer):
         self, request: pb.SearchOrdersRequest, context: grpc.aio.ServicerContext
     ) -> pb.SearchOrdersResponse:
         caller = current_caller()
-        orders, token = await self._orders.search(
+        page = await self._orders.search(
             caller,
             query.order_filter(request.filter),
             query.sorts(request.sort),
             request.page_size,
             request.page_token,
         )
-        return pb.SearchOrdersResponse(
-            orders=[visible(order, caller) for order in orders], next_page_token=token
-        )
+        response = pb.SearchOrdersResponse(next_page_token=page.next_page_token)
+        for document in page.documents:
+            order = response.orders.add()
+            order.MergeFromString(document)
+            visible(order, caller)
+        return response
 
     async def UpdateOrder(
         self, request: pb.UpdateOrderRequest, context: grpc.aio.ServicerContext

@@ -1,15 +1,22 @@
 """SearchOrders and AggregateOrders in SQL: the typed filter as WHERE clauses, the sorts as
-ORDER BY, and the keyset condition that starts a page strictly after the previous one."""
+ORDER BY, and the keyset condition that starts a page strictly after the previous one.
+
+A query is split into its *shape* (which conditions it has, with how many values, its sorts,
+first page or not) and its values. Statements are built once per shape, with a bound parameter
+for every value, and kept (`search_statement`): building and fingerprinting a SQLAlchemy
+expression tree for each call used to cost more than running the indexed query itself.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.orders.domain.enums import OrderStatus, SortField
-from services.orders.domain.search import OrderFilter, SortKey, SortValue, amount_key
+from services.orders.domain.search import OrderFilter, OrderQuery, SortKey, SortValue, amount_key
 from services.orders.tables import order_catalog_items, order_tags, orders
 
 _SORT_COLUMNS = {
@@ -18,84 +25,129 @@ _SORT_COLUMNS = {
     SortField.NUMBER: orders.c.number,
     SortField.TOTAL: orders.c.total_key,
 }
-_VISIBLE_BY_DEFAULT = (int(OrderStatus.APPROVED), int(OrderStatus.CANCELED))
+#: INITIALIZED orders are hidden unless asked for; a constant, so it is written into the SQL.
+_VISIBLE_BY_DEFAULT = orders.c.status.in_(
+    [sa.literal_column(str(int(s))) for s in (OrderStatus.APPROVED, OrderStatus.CANCELED)]
+)
+#: Bounded: a shape is a small tuple, and callers rarely use more than a few dozen of them.
+_STATEMENTS_KEPT = 512
+
+#: One condition of a query without its values: (kind, argument, how many values it binds).
+Term = tuple[str, Any, int]
 
 
-def _in(column: Any, values: Sequence[Any]) -> Any:
-    return column.in_([int(v) if isinstance(v, int) else v for v in values])
+def _terms(wanted: OrderFilter) -> tuple[list[Term], list[Any]]:
+    """The conditions of a filter (ANDed; the site's comes from `_where`) and their values, in
+    the order the conditions bind them."""
+    terms: list[Term] = []
+    values: list[Any] = []
 
+    def add(kind: str, argument: Any, given: Sequence[Any]) -> None:
+        terms.append((kind, argument, len(given)))
+        values.extend(given)
 
-def where_filter(site: str, wanted: OrderFilter) -> list[Any]:
-    """The WHERE clauses (ANDed) of a filter; the site clause is the caller's to add."""
-    clauses: list[Any] = []
     if wanted.owner is not None:
-        clauses.append(
-            sa.or_(orders.c.visitor_id == wanted.owner, orders.c.member_id == wanted.owner)
-        )
+        add("owner", None, [wanted.owner])
     if wanted.statuses:
-        clauses.append(_in(orders.c.status, wanted.statuses))
+        add("in", "status", [int(s) for s in wanted.statuses])
     if not wanted.shows_initialized:
-        clauses.append(orders.c.status.in_(_VISIBLE_BY_DEFAULT))
-    for column, values in (
-        (orders.c.id, wanted.ids),
-        (orders.c.number, wanted.numbers),
-        (orders.c.buyer_email, [email.lower() for email in wanted.buyer_emails]),
-        (orders.c.member_id, wanted.member_ids),
-        (orders.c.visitor_id, wanted.visitor_ids),
-        (orders.c.contact_id, wanted.contact_ids),
-        (orders.c.payment_status, wanted.payment_statuses),
-        (orders.c.fulfillment_status, wanted.fulfillment_statuses),
-        (orders.c.channel_type, wanted.channel_types),
-        (orders.c.checkout_id, wanted.checkout_ids),
+        add("visible", None, [])
+    for name, given in (
+        ("id", wanted.ids),
+        ("number", wanted.numbers),
+        ("buyer_email", [email.lower() for email in wanted.buyer_emails]),
+        ("member_id", wanted.member_ids),
+        ("visitor_id", wanted.visitor_ids),
+        ("contact_id", wanted.contact_ids),
+        ("payment_status", [int(s) for s in wanted.payment_statuses]),
+        ("fulfillment_status", [int(s) for s in wanted.fulfillment_statuses]),
+        ("channel_type", [int(c) for c in wanted.channel_types]),
+        ("checkout_id", wanted.checkout_ids),
     ):
-        if values:
-            clauses.append(_in(column, values))
+        if given:
+            add("in", name, list(given))
     if wanted.archived is not None:
-        clauses.append(orders.c.archived == wanted.archived)
-    for column, span in (
-        (orders.c.created_at, wanted.created),
-        (orders.c.updated_at, wanted.updated),
-    ):
+        add("eq", "archived", [wanted.archived])
+    for name, span in (("created_at", wanted.created), ("updated_at", wanted.updated)):
         if span.start is not None:
-            clauses.append(column >= span.start)
+            add("ge", name, [span.start])
         if span.end is not None:
-            clauses.append(column < span.end)
-    clauses.extend(_total_range(wanted))
-    if wanted.catalog_item_ids:
-        clauses.append(
-            orders.c.id.in_(
-                sa.select(order_catalog_items.c.order_id).where(
-                    order_catalog_items.c.site == site,
-                    order_catalog_items.c.catalog_item_id.in_(list(wanted.catalog_item_ids)),
-                )
-            )
-        )
-    for private, values in ((False, wanted.tags), (True, wanted.private_tags)):
-        if values:
-            clauses.append(
-                orders.c.id.in_(
-                    sa.select(order_tags.c.order_id).where(
-                        order_tags.c.site == site,
-                        order_tags.c.private == private,
-                        order_tags.c.tag.in_(list(values)),
-                    )
-                )
-            )
-    return clauses
-
-
-def _total_range(wanted: OrderFilter) -> list[Any]:
-    """Totals are never negative: a negative minimum bounds nothing, a negative maximum
-    matches nothing."""
-    clauses: list[Any] = []
+            add("lt", name, [span.end])
+    # Totals are never negative: a negative minimum bounds nothing, a negative maximum matches
+    # nothing.
     if wanted.total_min is not None and wanted.total_min > 0:
-        clauses.append(orders.c.total_key >= amount_key(wanted.total_min))
+        add("ge", "total_key", [amount_key(wanted.total_min)])
     if wanted.total_max is not None:
         if wanted.total_max < 0:
-            clauses.append(sa.false())
+            add("none", None, [])
         else:
-            clauses.append(orders.c.total_key <= amount_key(wanted.total_max))
+            add("le", "total_key", [amount_key(wanted.total_max)])
+    if wanted.catalog_item_ids:
+        add("catalog", None, list(wanted.catalog_item_ids))
+    for private, given in ((False, wanted.tags), (True, wanted.private_tags)):
+        if given:
+            add("tags", private, list(given))
+    return terms, values
+
+
+def _clause(kind: str, argument: Any, binds: list[Any], site: Any) -> Any:
+    column: Any = orders.c[argument] if isinstance(argument, str) else None
+    if kind == "owner":
+        return sa.or_(orders.c.visitor_id == binds[0], orders.c.member_id == binds[0])
+    if kind == "visible":
+        return _VISIBLE_BY_DEFAULT
+    if kind == "none":
+        return sa.false()
+    if kind == "in":
+        # One value: a plain equality, which every planner (and generic plan) matches to an index.
+        return column == binds[0] if len(binds) == 1 else column.in_(binds)
+    if kind == "eq":
+        return column == binds[0]
+    if kind == "ge":
+        return column >= binds[0]
+    if kind == "lt":
+        return column < binds[0]
+    if kind == "le":
+        return column <= binds[0]
+    if kind == "catalog":
+        return orders.c.id.in_(
+            sa.select(order_catalog_items.c.order_id).where(
+                order_catalog_items.c.site == site, order_catalog_items.c.catalog_item_id.in_(binds)
+            )
+        )
+    if kind == "tags":
+        return orders.c.id.in_(
+            sa.select(order_tags.c.order_id).where(
+                order_tags.c.site == site,
+                order_tags.c.private == (sa.true() if argument else sa.false()),
+                order_tags.c.tag.in_(binds),
+            )
+        )
+    raise AssertionError(f"unknown condition {kind!r}")
+
+
+def _where(terms: Sequence[Term]) -> list[Any]:
+    """The site's clause and those of `terms`, binding `site` and p0, p1, ... in turn."""
+    site = sa.bindparam("site", type_=orders.c.site.type)
+    clauses = [orders.c.site == site]
+    index = 0
+    for kind, argument, count in terms:
+        binds: list[Any] = [sa.bindparam(f"p{index + offset}") for offset in range(count)]
+        clauses.append(_clause(kind, argument, binds, site))
+        index += count
     return clauses
+
+
+def _params(site: str, values: Sequence[Any]) -> dict[str, Any]:
+    params = {f"p{index}": value for index, value in enumerate(values)}
+    params["site"] = site
+    return params
+
+
+def where_filter(site: str, wanted: OrderFilter) -> tuple[list[Any], dict[str, Any]]:
+    """The WHERE clauses (ANDed, the site's included) of a filter and their parameters."""
+    terms, values = _terms(wanted)
+    return _where(terms), _params(site, values)
 
 
 def order_by(sort: Sequence[SortKey]) -> tuple[list[Any], list[Any]]:
@@ -109,9 +161,10 @@ def order_by(sort: Sequence[SortKey]) -> tuple[list[Any], list[Any]]:
     return keys, clauses
 
 
-def where_after(sort: Sequence[SortKey], after: Sequence[SortValue]) -> Any:
-    """Rows strictly after `after` in the sort order: (k1 beyond v1) OR (k1 = v1 AND k2 beyond
-    v2) OR ..., plus a redundant bound on the first key so an index range scan starts there."""
+def where_after(sort: Sequence[SortKey], after: Sequence[Any]) -> Any:
+    """Rows strictly after `after` (values or bound parameters) in the sort order: (k1 beyond v1)
+    OR (k1 = v1 AND k2 beyond v2) OR ..., plus a redundant bound on the first key so an index
+    range scan starts there."""
     columns = [_SORT_COLUMNS[key.field] for key in sort] + [orders.c.id]
     descending = [key.descending for key in sort] + [False]
     alternatives = []
@@ -121,3 +174,29 @@ def where_after(sort: Sequence[SortKey], after: Sequence[SortValue]) -> Any:
         alternatives.append(sa.and_(*equal, beyond))
     first_bound = columns[0] <= after[0] if descending[0] else columns[0] >= after[0]
     return sa.and_(first_bound, sa.or_(*alternatives))
+
+
+@functools.lru_cache(maxsize=_STATEMENTS_KEPT)
+def _search_statement(terms: tuple[Term, ...], sort: tuple[SortKey, ...], paged: bool) -> Any:
+    keys, order_clauses = order_by(sort)
+    stmt = (
+        sa.select(orders.c.document, *keys)
+        .where(*_where(terms))
+        .order_by(*order_clauses)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    if paged:
+        first = sum(count for _kind, _argument, count in terms)
+        after: list[Any] = [sa.bindparam(f"p{first + index}") for index in range(len(sort) + 1)]
+        stmt = stmt.where(where_after(sort, after))
+    return stmt
+
+
+def search_statement(site: str, query: OrderQuery) -> tuple[Any, dict[str, Any]]:
+    """The statement of one page of `query` (page_size + 1 rows: the one past the page tells
+    whether more follow), selecting each order's document and sort values, and its parameters."""
+    terms, values = _terms(query.filter)
+    after: Sequence[SortValue] = query.after or ()
+    params = _params(site, [*values, *after])
+    params["limit"] = query.page_size + 1
+    return _search_statement(tuple(terms), query.sort, query.after is not None), params

@@ -33,6 +33,7 @@ from services.orders.domain.search import (
     OrderFilter,
     OrderQuery,
     SortKey,
+    SortValue,
     decode_token,
     encode_token,
     fingerprint,
@@ -60,6 +61,16 @@ MAX_EDITABLE_ACTIVITIES = 1000
 MAX_MESSAGE = 1000
 
 Mutation = Callable[[OrderChange], Awaitable[T]]
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of SearchOrders: the orders as stored (serialized `ecom.orders.v1.Order`
+    messages, which the servicer parses straight into its response rather than parsing and
+    copying each) and the token of the next page ("" on the last)."""
+
+    documents: list[bytes]
+    next_page_token: str
 
 
 def order_not_found(order_id: str) -> errors.NotFound:
@@ -193,7 +204,7 @@ class OrdersService:
         sort: tuple[SortKey, ...],
         requested_size: int,
         page_token: str,
-    ) -> tuple[list[order_pb2.Order], str]:
+    ) -> OrderPage:
         if not caller.is_staff:
             if query_filter.private_tags:
                 raise errors.PermissionDenied(
@@ -205,13 +216,13 @@ class OrdersService:
         after = decode_token(page_token, key, sort) if page_token else None
         query = OrderQuery(query_filter, sort, size, after)
 
-        async def read(session: AsyncSession) -> list[tuple[order_pb2.Order, tuple[Any, ...]]]:
+        async def read(session: AsyncSession) -> list[tuple[bytes, tuple[SortValue, ...]]]:
             return await OrderStore(session).search(caller.site, query)
 
         rows = await self._database.run(read, readonly=True)
         page = rows[:size]
         token = encode_token(page[-1][1], key) if len(rows) > size else ""
-        return [order for order, _values in page], token
+        return OrderPage([document for document, _values in page], token)
 
     async def aggregate(
         self, site: str, query_filter: OrderFilter, group_by: GroupBy, zone: Any

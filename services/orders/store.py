@@ -19,7 +19,7 @@ from ecom.orders.v1 import order_pb2, transactions_pb2
 from services.orders import record
 from services.orders.domain.aggregation import AMOUNT_NAMES, AggregationRow
 from services.orders.domain.search import OrderFilter, OrderQuery, SortValue
-from services.orders.filters import order_by, where_after, where_filter
+from services.orders.filters import search_statement, where_filter
 from services.orders.tables import (
     order_catalog_items,
     order_numbers,
@@ -302,20 +302,13 @@ class OrderStore:
 
     async def search(
         self, site: str, query: OrderQuery
-    ) -> list[tuple[order_pb2.Order, tuple[SortValue, ...]]]:
-        """One page (page_size + 1 rows, to tell whether more follow) with each order's sort
-        values for the next page token."""
-        keys, order_clauses = order_by(query.sort)
-        stmt = (
-            sa.select(orders.c.document, *keys)
-            .where(orders.c.site == site, *where_filter(site, query.filter))
-            .order_by(*order_clauses)
-            .limit(query.page_size + 1)
-        )
-        if query.after is not None:
-            stmt = stmt.where(where_after(query.sort, query.after))
-        result = await self._session.execute(stmt)
-        return [(_order(row[0]), tuple(row[1:])) for row in result]
+    ) -> list[tuple[bytes, tuple[SortValue, ...]]]:
+        """One page (page_size + 1 rows, to tell whether more follow): each order's stored
+        document (a serialized `ecom.orders.v1.Order`, left for the caller to parse straight
+        into its response) with its sort values for the next page token."""
+        stmt, params = search_statement(site, query)
+        rows = (await self._session.execute(stmt, params)).all()
+        return [(row[0], tuple(row[1:])) for row in rows]
 
     async def aggregation_rows(
         self, site: str, query_filter: OrderFilter
@@ -329,8 +322,10 @@ class OrderStore:
             orders.c.created_at,
             orders.c.currency,
             *amounts,
-        ).where(orders.c.site == site, *where_filter(site, query_filter))
-        result = await self._session.stream(stmt.execution_options(yield_per=2000))
+        )
+        clauses, params = where_filter(site, query_filter)
+        stmt = stmt.where(*clauses).execution_options(yield_per=2000)
+        result = await self._session.stream(stmt, params)
         async for row in result:
             yield AggregationRow(
                 status=int(row[0]),

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.platform.inputs import is_language_tag
+
 DEV_SECRET = "ecom-dev-secret-do-not-use-in-production"
 
 #: The service targets `ecom serve --services` accepts, in start-up order.
@@ -85,8 +87,8 @@ def _currency(raw: str) -> str:
 
 
 def _language(raw: str) -> str:
-    if not re.fullmatch(r"[a-z]{2}", raw):
-        raise ValueError("must be an ISO 639-1 language code such as en")
+    if not is_language_tag(raw):
+        raise ValueError("must be an IETF BCP 47 language tag such as en or de-AT")
     return raw
 
 
@@ -163,7 +165,7 @@ SETTINGS: tuple[Setting, ...] = (
     # Store settings of carts (and checkouts): copied onto a cart when it is created. Per-site
     # values in ECOM_SITE_SETTINGS override them; the cart service checks the JSON ones at start.
     Setting("ECOM_CURRENCY", _currency, "USD", "Currency (ISO 4217) of new carts."),
-    Setting("ECOM_SITE_LANGUAGE", _language, "en", "Site language (ISO 639-1) of new carts."),
+    Setting("ECOM_SITE_LANGUAGE", _language, "en", "Site language (IETF BCP 47) of new carts."),
     Setting("ECOM_WEIGHT_UNIT", _weight_unit, "KG", "Weight unit of new carts: KG or LB."),
     Setting("ECOM_TAX_INCLUDED_IN_PRICES", _bool, "false", "Whether catalog prices include tax."),
     Setting(

@@ -30,14 +30,30 @@ class DomainError(Exception):
 
 
 class InvalidArgument(DomainError):
-    """The request itself is malformed: INVALID_ARGUMENT with BadRequest field violations."""
+    """The request itself is malformed: INVALID_ARGUMENT with BadRequest field violations.
 
-    def __init__(self, violations: Iterable[FieldViolation] | FieldViolation) -> None:
+    Most bad input needs nothing more. Where a contract names a reason for one kind of bad input
+    (BUYER_EMAIL_CANNOT_BE_REMOVED, TOO_MANY_BUCKETS), `reason` adds an ErrorInfo with it and
+    `metadata` after the BadRequest, and `message` replaces the summary of the violations.
+    """
+
+    def __init__(
+        self,
+        violations: Iterable[FieldViolation] | FieldViolation,
+        *,
+        reason: str | None = None,
+        message: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         if isinstance(violations, FieldViolation):
             violations = [violations]
         self.violations = tuple(violations)
+        self.reason = reason
+        self.metadata = dict(metadata or {})
+        if metadata and reason is None:
+            raise ValueError("InvalidArgument metadata travels in an ErrorInfo: give a reason")
         summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
-        super().__init__(summary or "invalid argument")
+        super().__init__(message or summary or "invalid argument")
 
     @classmethod
     def of(cls, field_path: str, description: str) -> InvalidArgument:
@@ -67,7 +83,8 @@ class ReasonedError(DomainError):
 
     `details` are further typed messages a contract promises next to the ErrorInfo (such as
     `ecom.spi.inventory.v1.InsufficientInventory`); the status mapping packs each one into
-    `google.rpc.Status.details` after the ErrorInfo, in order.
+    `google.rpc.Status.details` after the ErrorInfo, in order. `retry_after_s`, when set, becomes
+    a `google.rpc.RetryInfo`: the error is worth retrying after that delay.
     """
 
     def __init__(
@@ -78,12 +95,14 @@ class ReasonedError(DomainError):
         metadata: Mapping[str, str] | None = None,
         violations: Iterable[FieldViolation] = (),
         details: Sequence[Message] = (),
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.metadata = dict(metadata or {})
         self.violations = tuple(violations)
         self.details = tuple(details)
+        self.retry_after_s = retry_after_s
 
 
 class NotFound(ReasonedError):
@@ -115,7 +134,9 @@ class Unauthenticated(DomainError):
 
 
 class Unavailable(ReasonedError):
-    """UNAVAILABLE: a dependency is down; `retry_after_s` becomes RetryInfo."""
+    """UNAVAILABLE: a dependency is down; always carries RetryInfo (1 s unless told)."""
+
+    retry_after_s: float
 
     def __init__(
         self,
@@ -125,8 +146,7 @@ class Unavailable(ReasonedError):
         retry_after_s: float = 1.0,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(reason, message, metadata=metadata)
-        self.retry_after_s = retry_after_s
+        super().__init__(reason, message, metadata=metadata, retry_after_s=retry_after_s)
 
 
 class DeadlineExceeded(ReasonedError):

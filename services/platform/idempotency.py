@@ -24,6 +24,11 @@ serialization error that `Database.run` retries. On SQLite writers are serialize
 call simply finds the committed row. A row without a response (a caller swallowed the error of
 `produce` and committed anyway) is taken over by the next call.
 
+A service that does work before its unit of work (a provider call, a call to a peer) looks a
+retry up first with `stored_response` (read-only, same key, fingerprint and REQUEST_ID_REUSED
+rule), so the retry answers without redoing that work; `run_idempotent` still settles concurrent
+first runs. The `idempotency_keys` table is private to this module.
+
 Keys live `KEY_TTL` (72 h, the contract's minimum); an expired key is treated as absent and
 `purge_expired_keys` (called by the outbox relay's housekeeping) deletes them.
 """
@@ -109,22 +114,8 @@ async def run_idempotent(
         row = (
             await session.execute(for_update(session, select(idempotency_keys).where(key)))
         ).one()
-        usable = row.expires_at > now and row.response is not None
-        if usable and row.fingerprint != digest:
-            raise errors.AlreadyExists(
-                REQUEST_ID_REUSED,
-                f"request id {request_id!r} was already used for a different request",
-                metadata={"request_id": request_id},
-            )
-        if usable:
-            if row.response_type != response_type.DESCRIPTOR.full_name:
-                raise errors.AlreadyExists(
-                    REQUEST_ID_REUSED,
-                    f"request id {request_id!r} was already used for another kind of request",
-                    metadata={"request_id": request_id},
-                )
-            stored = response_type()
-            stored.ParseFromString(row.response)
+        stored = _answer(row, digest, response_type, request_id, now)
+        if stored is not None:
             return stored
         # Expired or abandoned: this call takes the key over.
         await session.execute(
@@ -142,6 +133,57 @@ async def run_idempotent(
         )
     )
     return response
+
+
+async def stored_response(
+    session: AsyncSession,
+    *,
+    site: str,
+    scope: str,
+    request_id: str,
+    request: Message,
+    response_type: type[M],
+    request_id_field: str = "request_id",
+) -> M | None:
+    """The response stored for this request id (a retry), read-only; None when there is none
+    (no id, never seen, expired, or its first run has not committed).
+
+    For services that do work *before* their unit of work (provider calls, calls to peers) and
+    must not redo it on a retry: they answer from here first, and `run_idempotent` inside the
+    unit of work still settles concurrent first runs. Raises ALREADY_EXISTS
+    (REQUEST_ID_REUSED) when the id was used for a different request, like `run_idempotent`.
+    """
+    if not request_id:
+        return None
+    row = (
+        await session.execute(select(idempotency_keys).where(_key(site, scope, request_id)))
+    ).first()
+    if row is None:
+        return None
+    return _answer(row, fingerprint(request, request_id_field), response_type, request_id, utcnow())
+
+
+def _answer(
+    row: Any, digest: str, response_type: type[M], request_id: str, now: datetime
+) -> M | None:
+    """The stored response of a key row for a request with fingerprint `digest`; None when the
+    row is expired or holds no response (its owner may take it over). Raises REQUEST_ID_REUSED
+    when the row answered another request or another kind of request."""
+    if row.expires_at <= now or row.response is None:
+        return None
+    if row.fingerprint != digest:
+        raise errors.AlreadyExists(
+            REQUEST_ID_REUSED,
+            f"request id {request_id!r} was already used for a different request",
+            metadata={"request_id": request_id},
+        )
+    if row.response_type != response_type.DESCRIPTOR.full_name:
+        raise errors.AlreadyExists(
+            REQUEST_ID_REUSED,
+            f"request id {request_id!r} was already used for another kind of request",
+            metadata={"request_id": request_id},
+        )
+    return response_type.FromString(row.response)
 
 
 async def purge_expired_keys(

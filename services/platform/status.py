@@ -55,6 +55,11 @@ def to_status_proto(exc: errors.DomainError, domain: str) -> status_pb2.Status:
         )
         status.details.append(_pack(info))
         status.details.extend(_pack(detail) for detail in exc.details)
+    elif isinstance(exc, errors.InvalidArgument) and exc.reason is not None:
+        info = error_details_pb2.ErrorInfo(
+            reason=exc.reason, domain=domain, metadata=dict(exc.metadata)
+        )
+        status.details.append(_pack(info))
     elif isinstance(exc, errors.RevisionMismatch):
         info = error_details_pb2.ErrorInfo(
             reason=exc.reason,
@@ -62,7 +67,7 @@ def to_status_proto(exc: errors.DomainError, domain: str) -> status_pb2.Status:
             metadata={"current_revision": str(exc.current), "resource": exc.resource},
         )
         status.details.append(_pack(info))
-    if isinstance(exc, errors.Unavailable):
+    if isinstance(exc, errors.ReasonedError) and exc.retry_after_s is not None:
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(exc.retry_after_s * 1000))
         status.details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))

@@ -19,7 +19,10 @@ The steps, and why:
    tax is split over its jurisdictions by largest remainder, so the breakdown adds up too.
 5. **Shipping**: its discounts are capped at the shipping price (free shipping takes all of it);
    the rest is taxed like a line when the tax table says shipping is taxable.
-6. **Fees**: taxed like a line when both the fee and the tax table say so; never discounted.
+6. **Fees**: their prices are before tax in both modes (the fees SPI's contract: providers
+   never compute tax). Taxed like a line when both the fee and the tax table say so, always
+   added on top (`net * r`); with tax-included prices the fee's `price` and the summary's
+   `additional_fees` are then the fee with its tax, like every other amount. Never discounted.
 7. **Summary**: every field is the SUM of the rounded parts above and the total is derived from
    those sums; nothing is rounded again. So the parts always add up, exactly, in every currency:
    `total = subtotal - discount + shipping + additional_fees (+ tax when excluded)`, and the
@@ -279,15 +282,18 @@ class _Calculation:
         )
 
     def price_fee(self, fee: FeeInput) -> FeeResult:
-        price = self.round(fee.price)
+        """A fee's price is before tax whatever the site's prices are (the fees SPI says so:
+        providers never compute tax), so its tax is always added on top. With tax-included
+        prices the fee is then charged, and summed, with its tax, like every other amount."""
+        net = self.round(fee.price)
         rates: tuple[AppliedRate, ...] = ()
         table = self.data.tax_table
         if fee.taxable and table is not None and table.fees_taxable:
             rates = table.rates_for(self.data.tax_address, fee.tax_group)
-        details, before, after = self.tax(price, rates)
+        details, before, after = self.tax(net, rates, net_amount=True)
         return FeeResult(
             id=fee.id,
-            price=price,
+            price=after if self.included else before,
             price_before_tax=before,
             price_after_tax=after,
             tax_details=details,
@@ -295,18 +301,18 @@ class _Calculation:
         )
 
     def tax(
-        self, amount: Decimal, rates: tuple[AppliedRate, ...]
+        self, amount: Decimal, rates: tuple[AppliedRate, ...], *, net_amount: bool = False
     ) -> tuple[TaxDetails, Decimal, Decimal]:
         """Tax on one item after discounts: (details, before-tax total, after-tax total).
 
-        `amount` is as charged: gross with tax-included prices, net otherwise. The tax is
-        rounded half-even once; the before/after totals are derived from it so that
-        `after = before + tax` exactly.
+        `amount` is as charged: gross with tax-included prices, net otherwise; `net_amount`
+        says it is net either way (fees). The tax is rounded half-even once; the before/after
+        totals are derived from it so that `after = before + tax` exactly.
         """
         if not rates:
             return TaxDetails(self.zero, Decimal(0), self.zero), amount, amount
         rate = sum((r.rate for r in rates), Decimal(0))
-        if self.included:
+        if self.included and not net_amount:
             tax = self.round(tax_in_gross(amount, rate))
             before, after = amount - tax, amount
         else:

@@ -131,8 +131,9 @@ class ShippingInput:
 
 @dataclass(frozen=True)
 class FeeInput:
-    """One additional fee. `price` is for the whole fee (not per unit) and includes tax when
-    prices include tax. `id` is the caller's key, unique in the input (e.g. "<app_id>/<code>").
+    """One additional fee. `price` is for the whole fee (not per unit) and before tax, also when
+    the other prices include tax: the fees SPI has providers quote fees before tax and the suite
+    adds the tax. `id` is the caller's key, unique in the input (e.g. "<app_id>/<code>").
     `line_ids` are echoed, not used. The fee is taxed when `taxable` and the tax table's
     `fees_taxable` are both true.
     """
@@ -235,7 +236,9 @@ class ShippingResult:
 class FeeResult:
     """One additional fee with its tax (`ecom.common.v1.AdditionalFee`).
 
-    `price` is the fee as charged (rounded); `price_before_tax` / `price_after_tax` split it.
+    `price` is the fee as charged, in the terms of the other prices: `price_before_tax` (the
+    provider's price, rounded) when prices exclude tax, `price_after_tax` (that plus the fee's
+    tax) when they include it.
     """
 
     id: str

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import grpc
 
 from ecom.recommendations.v1 import recommendations_service_pb2, recommendations_service_pb2_grpc
-from services.cart.site import SiteDirectory
 from services.platform.events.consumer import EventConsumer
 from services.platform.module import Binding, ServiceModule
+from services.platform.sites import SiteDirectory
 from services.recommendations.api import RecommendationsServicer
 from services.recommendations.events import CONSUMER_NAME, EVENT_TYPES, order_handler
 from services.recommendations.purge import StatisticsPurger

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cart.site import SiteDirectory
 from services.platform.db import Database, utcnow
 from services.platform.providers import ProviderRef, ResponseCache
+from services.platform.sites import SiteDirectory
 from services.recommendations.catalog import CatalogCheck
 from services.recommendations.domain import (
     BEST_SELLERS,

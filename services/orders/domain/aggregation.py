@@ -25,19 +25,16 @@ AMOUNT_NAMES = (
 _ZERO = Decimal(0)
 
 
-class TooManyBuckets(errors.InvalidArgument, errors.ReasonedError):
-    """INVALID_ARGUMENT that also carries an ErrorInfo reason (TOO_MANY_BUCKETS)."""
+class TooManyBuckets(errors.InvalidArgument):
+    """INVALID_ARGUMENT with the reason TOO_MANY_BUCKETS: the filter spans too many groups."""
 
     def __init__(self) -> None:
-        # InvalidArgument (the status code) takes no reason: ReasonedError sets every attribute,
-        # the field violation included, and skips InvalidArgument's own initializer.
         message = f"the result would exceed {MAX_BUCKETS} buckets; narrow filter.created_date"
-        errors.ReasonedError.__init__(
-            self,
-            "TOO_MANY_BUCKETS",
-            message,
+        super().__init__(
+            errors.FieldViolation("filter.created_date", message),
+            reason="TOO_MANY_BUCKETS",
+            message=message,
             metadata={"limit": str(MAX_BUCKETS)},
-            violations=[errors.FieldViolation("filter.created_date", message)],
         )
 
 

@@ -31,6 +31,8 @@ import random
 import time
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.platform import idempotency, outbox
 from services.platform.db import Database, utcnow
 from services.platform.events.bus import EventBus
@@ -72,9 +74,11 @@ class OutboxRelay:
         try:
             while True:
                 # Cleared before the pass: a commit during the pass wakes the next one at once.
+                # Woken by a commit of this process, there is something to publish for sure.
+                woken = self._wake.is_set()
                 self._wake.clear()
                 try:
-                    busy = not await self.publish_pending()
+                    busy = not await self.publish_pending(look_first=not woken)
                     failures = 0
                 except Exception:  # the relay must outlive bus and DB outages
                     failures += 1
@@ -100,31 +104,42 @@ class OutboxRelay:
         finally:
             remove_listener()
 
-    async def publish_pending(self) -> bool:
-        """Publish every row committed so far; False when another relay held the lock."""
+    async def publish_pending(self, *, look_first: bool = True) -> bool:
+        """Publish every row committed so far; False when another relay held the lock.
+        `look_first=False` skips the read-only look of the first batch (the caller knows that
+        rows are waiting)."""
         while True:
-            published = await self.publish_batch()
+            published = await self.publish_batch(look_first=look_first)
             if published is None:
                 return False
             if published < self._batch_size:
                 return True
+            look_first = False  # a full batch: more may wait
 
-    async def publish_batch(self) -> int | None:
+    async def publish_batch(self, *, look_first: bool = True) -> int | None:
         """One batch; the number of events published, or None when another relay is at work."""
-        # A read-only look first: an idle relay then never takes SQLite's write lock (or the
-        # advisory lock) just to find nothing.
-        if not await self._database.run(outbox.has_unpublished, readonly=True):
+        # A read-only look first when polling: an idle relay then never takes SQLite's write
+        # lock (or the advisory lock) just to find nothing.
+        if look_first and not await self._database.run(outbox.has_unpublished, readonly=True):
             return 0
-        async with self._database.transaction() as session:
+
+        async def batch(session: AsyncSession) -> int | None:
             if not await outbox.try_lock_relay(session):
                 return None
             rows = await outbox.unpublished(session, self._batch_size)
             if not rows:
                 return 0
+            # Inside the unit of work: `run` may run it again (a conflict, or an inline SQLite
+            # attempt moved to a thread), which publishes these rows again; at least once
+            # allows that, and consumers deduplicate by event id.
             await self._bus.publish([outbox.to_event(row) for row in rows])
             await outbox.mark_published(session, [row.id for row in rows])
-        log.debug("published %d events of %s", len(rows), self._database.service)
-        return len(rows)
+            return len(rows)
+
+        published = await self._database.run(batch)
+        if published:
+            log.debug("published %d events of %s", published, self._database.service)
+        return published
 
     async def _housekeeping(self) -> None:
         cutoff = utcnow() - self._keep_published

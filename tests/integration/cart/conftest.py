@@ -1,6 +1,6 @@
-"""The cart over real gRPC: the `providers` and `cart` targets on one real server, on SQLite with
-the in-process session store or on PostgreSQL with Redis, and a catalog provider of the test's
-own registered for the test's site through the registry."""
+"""The cart over real gRPC: the `providers`, `discounts` and `cart` targets on one real server, on
+SQLite with the in-process session store or on PostgreSQL with Redis, and a catalog provider of
+the test's own registered for the test's site through the registry."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ecom.providers.v1 import (
     provider_registry_service_pb2_grpc,
 )
 from services.cart import MODULE as CART
+from services.discounts import MODULE as DISCOUNTS
 from services.platform.config import Config
 from services.platform.identity import Role
 from services.platform.providers import Kind
@@ -132,7 +133,7 @@ async def start_suite(
 
     async def start(**environ: str) -> Suite:
         config = make_config(**{**stack, **environ})
-        running = await start_server(Runtime(config), [REGISTRY, CART])
+        running = await start_server(Runtime(config), [REGISTRY, DISCOUNTS, CART])
         suite = Suite(running, grpc.aio.insecure_channel(running.address), site)
         suites.append(suite)
         return suite

@@ -14,6 +14,7 @@ from ecom.cart.v1 import current_cart_service_pb2 as current_pb
 from ecom.common.v1 import channel_pb2
 from services import targets
 from services.cart import MODULE as CART
+from services.discounts import MODULE as DISCOUNTS
 from services.platform.config import Config
 from services.platform.providers import Kind
 from services.platform.runtime import Runtime
@@ -33,7 +34,9 @@ async def with_checkout(
         checkout = targets.load("checkout")
     except targets.UnknownTarget:
         pytest.skip("the checkout target is not built")
-    running = await start_server(Runtime(make_config(**stack)), [REGISTRY, CART, checkout])
+    running = await start_server(
+        Runtime(make_config(**stack)), [REGISTRY, DISCOUNTS, CART, checkout]
+    )
     suite = Suite(running, grpc.aio.insecure_channel(running.address), site)
     yield suite
     await suite.channel.close()

@@ -1,7 +1,8 @@
-"""The checkout over real gRPC: the `providers`, `catalog` (reference, with inventory), `cart` and
-`checkout` targets on one real server, and the real `orders` service on a second one (so a test
-can stop and restart it), on SQLite or on PostgreSQL with Redis. Providers a test must script
-(slow, failing, lying) are its own, registered for its site through the registry."""
+"""The checkout over real gRPC: the `providers`, `catalog` (reference, with inventory),
+`discounts`, `cart` and `checkout` targets on one real server, and the real `orders` service on
+a second one (so a test can stop and restart it), on SQLite or on PostgreSQL with Redis.
+Providers a test must script (slow, failing, lying) are its own, registered for its site through
+the registry."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from ecom.providers.v1 import (
 )
 from services.cart import MODULE as CART
 from services.checkout import MODULE as CHECKOUT
+from services.discounts import MODULE as DISCOUNTS
 from services.orders import MODULE as ORDERS
 from services.platform.config import Config
 from services.platform.identity import Role
@@ -258,7 +260,9 @@ async def start_suite(
         config = make_config(**environ, ECOM_ORDERS_ADDR=orders_address).with_overrides(
             **{"CHECKOUT_URL_TEMPLATE": URL_TEMPLATE, **checkout_settings}
         )
-        running = await start_server(Runtime(config), [REGISTRY, CATALOG, CART, CHECKOUT])
+        running = await start_server(
+            Runtime(config), [REGISTRY, CATALOG, DISCOUNTS, CART, CHECKOUT]
+        )
         suite = Suite(
             running,
             orders_running,

@@ -13,6 +13,7 @@ from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
 from ecom.common.v1 import buyer_pb2
 from ecom.orders.v1 import orders_service_pb2
 from services.platform.providers import Kind
+from tests.helpers import eventually
 from tests.integration.checkout.conftest import SQLITE_ONLY, Suite, product
 from tests.integration.checkout.kit import (
     ShippingProvider,
@@ -117,8 +118,15 @@ async def test_thirty_checkouts_compete_for_the_last_ten_units(suite: Suite) -> 
     # validated after the stock was gone is refused already by the availability check.
     assert set(outcomes) - {"ORDER"} <= {"INSUFFICIENT_INVENTORY", "LINE_ITEMS_NOT_AVAILABLE"}
     assert "INSUFFICIENT_INVENTORY" in outcomes
-    stock = await suite.product_stock("last")
-    assert (stock.quantity, stock.reserved, stock.available) == (0, 0, 0)
+    # A commit that did not go through within the placement's follow-up time (a loaded machine)
+    # is owed and finished by the background job: the stock converges, it is never oversold.
+
+    async def settled() -> bool:
+        stock = await suite.product_stock("last")
+        assert stock.quantity >= 0 and stock.available == 0
+        return (stock.quantity, stock.reserved) == (0, 0)
+
+    await eventually(settled, timeout_s=90)
     # The losers stay open, and say why.
     loser = checkouts[outcomes.index("INSUFFICIENT_INVENTORY")]
     current = (
@@ -184,7 +192,7 @@ async def test_each_precondition_refuses_with_its_own_reason(suite: Suite) -> No
     _, fields = await expect_refusal(suite, nowhere.id, "SHIPPING_DESTINATION_REQUIRED")
     assert fields == {"shipping_info.shipping_destination"}
 
-    # CALCULATION_ERRORS: a coupon cannot be applied (no discounts service yet).
+    # CALCULATION_ERRORS: a coupon cannot be applied (the discounts service knows no "X").
     couponed = await suite.create([line("book")], info=ready(), metadata=admin, coupon_code="X")
     assert couponed.calculation_errors.coupon_calculation_error.code == "COUPON_NOT_FOUND"
     metadata, fields = await expect_refusal(suite, couponed.id, "CALCULATION_ERRORS")

@@ -1,6 +1,7 @@
 """A whole purchase over real gRPC: a visitor's cart -> checkout -> CreateOrder -> GetOrder, with
-the reference catalog (and its inventory), shipping and fee providers, New York sales tax, and
-the real orders service. Totals are compared with figures computed by hand."""
+the reference catalog (and its inventory), shipping and fee providers, New York sales tax, the
+real discounts service (a rule and a coupon) and the real orders service. Totals are compared
+with figures computed by hand."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ from ecom.orders.v1 import orders_service_pb2
 from services.platform.providers import Kind
 from tests.integration.checkout.conftest import Suite, product
 from tests.integration.checkout.kit import FeesProvider, ShippingProvider, address, line
+from tests.integration.checkout.test_create_order import ready
+from tests.integration.checkout.test_discount_usage import (
+    coupon_uses,
+    make_coupon,
+    make_rule,
+    rule_uses,
+)
 
 pytestmark = pytest.mark.integration
 pb = checkout_service_pb2
@@ -153,3 +161,81 @@ async def test_a_cart_becomes_an_order_with_exact_totals(suite: Suite) -> None:
         pb.CreateOrderRequest(id=checkout_id, revision=1, expected_total="1.00"), metadata=buyer
     )
     assert again.order_id == placed.order_id
+
+
+async def test_a_purchase_with_a_rule_and_a_coupon_has_exact_totals(suite: Suite) -> None:
+    await suite.products(
+        product("tee", "19.99"), product("mug", "8.50"), stock={"tee": 10, "mug": 5}
+    )
+    await suite.provide(
+        Kind.SHIPPING_RATES,
+        "acme-shipping",
+        ShippingProvider(rates={"standard": ("Standard", "5.00")}),
+    )
+    await suite.provide(
+        Kind.ADDITIONAL_FEES,
+        "acme-fees",
+        FeesProvider(fees={"handling": ("Handling", "1.50", True)}),
+    )
+    rule = await make_rule(suite, "Tees 10% off", "tee", "10", usage_limit=100)
+    coupon = await make_coupon(suite, "THREE", moneyOffAmount="3.00", usageLimit=10)
+    buyer = suite.visitor("visitor-7")
+    checkout = await suite.create(
+        [line("tee", 2), line("mug", 1)], metadata=buyer, info=ready(), coupon_code="three"
+    )
+
+    # subtotal 2 x 19.99 + 8.50 = 48.48.
+    # Rule: 10% off each tee: 19.99 x 10% = 1.999 per unit, 39.98 x 10% = 3.998 -> 4.00 on the
+    # line; tees left 35.98.
+    # Coupon: 3.00 once off the whole order, split by what the rule left (35.98 and 8.50 of
+    # 44.48): tee 3.00 x 35.98 / 44.48 = 2.4267 -> 2.42, mug 3.00 x 8.50 / 44.48 = 0.5733 ->
+    # 0.57 (rounded down, 2.99 in all); the missing cent goes to the largest remainder (tee):
+    # tee 2.43, mug 0.57. Discount 4.00 + 3.00 = 7.00.
+    # Lines after discounts: tee 35.98 - 2.43 = 33.55, mug 8.50 - 0.57 = 7.93.
+    # Tax 8.875% per part, half-even: 33.55 -> 2.9775625 -> 2.98; 7.93 -> 0.7037875 -> 0.70;
+    # shipping 5.00 -> 0.44375 -> 0.44; fee 1.50 -> 0.133125 -> 0.13; tax 4.25.
+    # Total 48.48 - 7.00 + 5.00 + 1.50 + 4.25 = 52.23.
+    summary = checkout.price_summary
+    assert summary.subtotal.amount == "48.48"
+    assert summary.discount.amount == "7.00"
+    assert summary.shipping.amount == "5.00"
+    assert summary.additional_fees.amount == "1.50"
+    assert summary.tax.amount == "4.25"
+    assert summary.total.amount == "52.23"
+    assert not checkout.HasField("calculation_errors")
+    items = {line.id: line.catalog_reference.catalog_item_id for line in checkout.line_items}
+    by_line = {
+        items[calculated.line_item_id]: (
+            calculated.prices_breakdown.total_discount.amount,
+            calculated.prices_breakdown.total_price_before_tax.amount,
+            calculated.prices_breakdown.tax_details.total_tax.amount,
+        )
+        for calculated in checkout.calculated_line_items
+    }
+    # tee: 4.00 + 2.43 off, 33.55 left, 2.98 tax; mug: 0.57 off, 7.93 left, 0.70 tax.
+    assert by_line == {"tee": ("6.43", "33.55", "2.98"), "mug": ("0.57", "7.93", "0.70")}
+
+    placed = await suite.checkout.CreateOrder(
+        pb.CreateOrderRequest(id=checkout.id, expected_total="52.23"), metadata=buyer
+    )
+    order = (
+        await suite.orders().GetOrder(
+            orders_service_pb2.GetOrderRequest(id=placed.order_id), metadata=buyer
+        )
+    ).order
+    totals = order.price_summary
+    assert (
+        totals.subtotal.amount,
+        totals.discount.amount,
+        totals.shipping.amount,
+        totals.additional_fees.amount,
+        totals.tax.amount,
+        totals.total.amount,
+    ) == ("48.48", "7.00", "5.00", "1.50", "4.25", "52.23")
+    assert sorted(
+        (d.WhichOneof("discount_source_type"), d.coupon.code or d.discount_rule.id)
+        for d in order.applied_discounts
+    ) == [("coupon", "THREE"), ("discount_rule", rule.id)]
+    # The order's uses are counted once it exists.
+    assert await coupon_uses(suite, coupon.id) == 1
+    assert await rule_uses(suite, rule.id) == 1

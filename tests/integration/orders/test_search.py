@@ -9,10 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.protobuf import timestamp_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.common.v1 import channel_pb2, query_pb2
 from ecom.orders.v1 import order_pb2
+from services.orders.seed import seed
+from services.orders.tables import orders as orders_table
 from tests.integration.orders.kit import (
     Metadata,
     Served,
@@ -224,6 +228,60 @@ async def test_paging_while_orders_arrive_misses_none_and_repeats_none(
     assert arrived_while_paging > 0, "no order arrived while paging: the test proved nothing"
     assert len(seen) == len(set(seen)), "an order was returned twice"
     assert existing <= set(seen), "an order that existed before paging began was skipped"
+    assert set(seen) <= existing | arrived
+
+
+SEEDED = 3000
+
+
+@pytest.mark.parametrize(
+    "sorts",
+    [
+        [sort(pb.ORDER_SORT_FIELD_TOTAL)],
+        [sort(pb.ORDER_SORT_FIELD_CREATED_DATE, ASC)],
+    ],
+    ids=["total", "created-asc"],
+)
+async def test_paging_through_thousands_while_orders_arrive_misses_none_and_repeats_none(
+    served: Served, site: str, sorts: list[pb.OrderSort]
+) -> None:
+    """Keyset paging over a sizeable set, on each backend: a few thousand seeded orders (all
+    statuses, INITIALIZED included), paged 50 at a time while CreateOrder keeps adding orders
+    whose totals fall before and after the page being read."""
+    database = served.running.runtime.database("orders")
+    assert await seed(database, site, SEEDED) == SEEDED
+
+    async def stored_ids(session: AsyncSession) -> set[str]:
+        result = await session.execute(
+            sa.select(orders_table.c.id).where(orders_table.c.site == site)
+        )
+        return {str(found) for found in result.scalars()}
+
+    # Read straight from the table, not through SearchOrders, which is what is under test.
+    existing = await database.run(stored_ids, readonly=True)
+    assert len(existing) == SEEDED
+    arrived: set[str] = set()
+    paging = True
+
+    async def insert_while_paging() -> None:
+        index = 0
+        while paging and index < 500:
+            created = await create(served, site, new_order(total=f"{1 + index * 37 % 499}.25"))
+            arrived.add(created.id)
+            index += 1
+
+    async def page_all() -> tuple[list[str], int]:
+        nonlocal paging
+        try:
+            seen = await _page_all(served, served.admin(site), sorts, page_size=50)
+        finally:
+            paging = False
+        return seen, len(arrived)
+
+    (seen, arrived_while_paging), _ = await asyncio.gather(page_all(), insert_while_paging())
+    assert arrived_while_paging > 0, "no order arrived while paging: the test proved nothing"
+    assert len(seen) == len(set(seen)), "an order was returned twice"
+    assert not existing - set(seen), "an order that existed before paging began was skipped"
     assert set(seen) <= existing | arrived
 
 

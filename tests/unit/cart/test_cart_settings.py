@@ -11,8 +11,8 @@ import pytest
 
 from services.cart.domain import Buyer, BuyerKind, Cart
 from services.cart.money import Presenter
-from services.cart.site import SiteDirectory
 from services.platform.config import ConfigError, load_config
+from services.platform.sites import SiteDirectory
 
 
 def _directory(tmp_path: Path, **environ: str) -> SiteDirectory:

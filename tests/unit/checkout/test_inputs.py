@@ -9,11 +9,10 @@ import pytest
 from ecom.checkout.v1 import checkout_pb2
 from ecom.common.v1 import address_pb2, buyer_pb2
 from services.checkout.domain import Sources
-from services.checkout.errors import ReasonedInvalidArgument
 from services.checkout.inputs import apply_paths, set_paths
-from services.checkout.settings import SiteSettings
 from services.platform.errors import InvalidArgument, PermissionDenied
 from services.platform.identity import Caller, Role
+from services.platform.sites import SiteSettings
 
 SITE = SiteSettings("USD", "en", "KG", False, None, {"EUR": Decimal("0.9")})
 VISITOR = Caller("s", "v", Role.VISITOR)
@@ -47,7 +46,7 @@ def test_the_buyer_id_never_changes() -> None:
 
 
 def test_the_email_cannot_be_cleared() -> None:
-    with pytest.raises(ReasonedInvalidArgument) as caught:
+    with pytest.raises(InvalidArgument) as caught:
         apply_paths(
             VISITOR, draft(), Sources(), checkout_pb2.Checkout(), ["buyer_info.email"], SITE
         )

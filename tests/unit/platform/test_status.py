@@ -1,3 +1,4 @@
+import pytest
 from google.rpc import code_pb2, error_details_pb2
 
 from services.platform import errors
@@ -56,6 +57,16 @@ def test_unavailable_carries_retry_info() -> None:
     assert retry.retry_delay.ToMilliseconds() == 2500
 
 
+def test_any_reasoned_error_may_ask_for_a_retry_later() -> None:
+    exc = errors.Conflict("ORDER_CREATION_IN_PROGRESS", "busy", retry_after_s=0.25)
+    status = to_status_proto(exc, "ecom.checkout.v1")
+    assert status.code == code_pb2.ABORTED
+    (retry,) = _details(status, error_details_pb2.RetryInfo)
+    assert retry.retry_delay.ToMilliseconds() == 250
+    plain = to_status_proto(errors.Conflict("X", "busy"), "ecom.checkout.v1")
+    assert _details(plain, error_details_pb2.RetryInfo) == []
+
+
 def test_check_revision_ignores_zero() -> None:
     errors.check_revision("cart", 0, 7)
     errors.check_revision("cart", 7, 7)
@@ -80,3 +91,40 @@ def test_extra_details_follow_the_error_info_in_order() -> None:
 def test_reasoned_errors_have_no_extra_details_by_default() -> None:
     status = to_status_proto(errors.NotFound("CART_NOT_FOUND", "no cart"), "ecom.cart.v1")
     assert [detail.TypeName() for detail in status.details] == ["google.rpc.ErrorInfo"]
+
+
+def test_invalid_argument_without_a_reason_has_no_error_info() -> None:
+    status = to_status_proto(errors.InvalidArgument.of("currency", "unknown"), "ecom.cart.v1")
+    assert [detail.TypeName() for detail in status.details] == ["google.rpc.BadRequest"]
+    assert status.message == "currency: unknown"
+
+
+def test_invalid_argument_with_a_reason_adds_error_info_after_the_bad_request() -> None:
+    exc = errors.InvalidArgument(
+        errors.FieldViolation("filter.created_date", "too wide"),
+        reason="TOO_MANY_BUCKETS",
+        message="the result would exceed 1000 buckets",
+        metadata={"limit": "1000"},
+    )
+    status = to_status_proto(exc, "ecom.orders.v1")
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    assert status.message == "the result would exceed 1000 buckets"
+    assert [detail.TypeName() for detail in status.details] == [
+        "google.rpc.BadRequest",
+        "google.rpc.ErrorInfo",
+    ]
+    (bad_request,) = _details(status, error_details_pb2.BadRequest)
+    assert [(v.field, v.description) for v in bad_request.field_violations] == [
+        ("filter.created_date", "too wide")
+    ]
+    (info,) = _details(status, error_details_pb2.ErrorInfo)
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "TOO_MANY_BUCKETS",
+        "ecom.orders.v1",
+        {"limit": "1000"},
+    )
+
+
+def test_invalid_argument_metadata_needs_a_reason() -> None:
+    with pytest.raises(ValueError):
+        errors.InvalidArgument(errors.FieldViolation("x", "bad"), metadata={"limit": "1"})

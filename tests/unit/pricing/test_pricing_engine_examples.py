@@ -408,25 +408,55 @@ def test_fees_are_taxed_when_both_the_fee_and_the_table_say_so() -> None:
     assert no_fee_tax.price_summary.tax == D("1.90")
 
 
-def test_tax_included_fee_has_its_tax_extracted() -> None:
-    result = calculate(
+def test_fee_prices_are_before_tax_also_when_prices_include_tax() -> None:
+    """The fees SPI: a provider's fee price is before tax; the suite adds the tax. With
+    tax-included prices the fee is then charged and summed with its tax, like the lines."""
+    vat = table(Jurisdiction("DE", D("0.19"), "VAT"))
+    included = calculate(
         PricingInput(
             currency="EUR",
             tax_included_in_prices=True,
-            lines=[LineInput("x", D("0"), 1)],
-            fees=[FeeInput("handling", D("1.19"), line_ids=("x",))],
+            lines=[LineInput("x", D("11.90"), 1)],  # gross: 10.00 + 1.90 VAT
+            fees=[
+                FeeInput("handling", D("1.00"), line_ids=("x",)),
+                FeeInput("eco", D("0.50"), taxable=False),
+            ],
             tax_address=TaxAddress("DE"),
-            tax_table=table(Jurisdiction("DE", D("0.19"), "VAT")),
+            tax_table=vat,
         )
     )
-    fee = result.fees[0]
-    assert fee.line_ids == ("x",)
-    assert (fee.price, fee.price_before_tax, fee.price_after_tax) == (
+    handling, eco = included.fees
+    assert handling.line_ids == ("x",)
+    assert (handling.price, handling.price_before_tax, handling.price_after_tax) == (
         D("1.19"),
         D("1.00"),
         D("1.19"),
     )
-    assert summary(result) == money("0.00", "0.00", "0.00", "1.19", "0.19", "1.19")
+    assert (handling.tax_details.taxable_amount, handling.tax_details.total_tax) == (
+        D("1.00"),
+        D("0.19"),
+    )
+    assert (eco.price, eco.price_before_tax, eco.price_after_tax) == (D("0.50"),) * 3
+    # total = 11.90 + 1.19 + 0.50; tax = 1.90 (in the line) + 0.19 (on the fee).
+    assert summary(included) == money("11.90", "0.00", "0.00", "1.69", "2.09", "13.59")
+
+    # The same fee on a tax-excluded site costs the same before tax and carries the same tax.
+    excluded = calculate(
+        PricingInput(
+            currency="EUR",
+            lines=[LineInput("x", D("10.00"), 1)],
+            fees=[FeeInput("handling", D("1.00"), line_ids=("x",))],
+            tax_address=TaxAddress("DE"),
+            tax_table=vat,
+        )
+    )
+    (fee,) = excluded.fees
+    assert (fee.price, fee.price_before_tax, fee.price_after_tax) == (
+        D("1.00"),
+        D("1.00"),
+        D("1.19"),
+    )
+    assert summary(excluded) == money("10.00", "0.00", "0.00", "1.00", "2.09", "13.09")
 
 
 # --------------------------------------------------------------------------- pay now / later

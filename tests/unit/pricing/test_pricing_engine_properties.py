@@ -6,6 +6,7 @@ discounts, taxable and untaxable fees, tax included or excluded, several jurisdi
 groups, every payment option):
 
 - the summary identity holds: total = subtotal - discount + shipping + fees (+ tax if excluded);
+- fee prices are before tax in both modes, their tax added on top;
 - the summary is the sum of its rounded parts, and so is each of pay_now and pay_later, which
   add up to it;
 - nothing is negative, and no discount exceeds what it discounts (lines, shipping, its own
@@ -264,6 +265,15 @@ def test_invariants(data: PricingInput) -> None:
             assert line.total_price_after_tax - line.total_price_before_tax == details.total_tax
         else:
             assert details.total_tax == 0
+    # Fee prices are before tax in both modes (the fees SPI); their tax is added on top, and the
+    # fee is charged in the terms of the other prices.
+    for fee, given_fee in zip(result.fees, data.fees, strict=True):
+        assert fee.price_before_tax == quantize(given_fee.price, data.currency)
+        assert fee.price_after_tax - fee.price_before_tax == fee.tax_details.total_tax
+        assert fee.price == (fee.price_after_tax if included else fee.price_before_tax)
+        if fee.tax_details.tax_breakdown:
+            exact = tax_on_net(fee.price_before_tax, fee.tax_details.tax_rate)
+            assert abs(fee.tax_details.total_tax - exact) <= unit / 2
     if result.shipping is not None:
         assert data.shipping is not None
         assert result.shipping.total_discount <= result.shipping.price

@@ -90,11 +90,14 @@ class Cart(_message.Message):
     supports.
     """
     buyer_language: _builtins.str
-    """The language for communicating with the buyer, ISO-639-1 ("en", "de"); translated texts
-    (`LocalizedText.translated`, formatted amounts) use it. Empty means `site_language`.
+    """The language for communicating with the buyer, an IETF BCP 47 tag ("en", "de", "de-AT");
+    translated texts (`LocalizedText.translated`, formatted amounts) use it. Empty means
+    `site_language`.
     """
     site_language: _builtins.str
-    """The site's language, ISO-639-1: the language of `LocalizedText.original` texts. Output only."""
+    """The site's language, an IETF BCP 47 tag ("en"): the language of `LocalizedText.original`
+    texts. Output only.
+    """
     tax_included_in_prices: _builtins.bool
     """Whether the site's prices already include tax (a site setting, copied on creation). Decides
     how `PriceSummary.total` is formed (see `ecom.common.v1.PriceSummary`). Output only.

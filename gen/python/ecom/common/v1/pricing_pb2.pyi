@@ -82,7 +82,9 @@ class PriceSummary(_message.Message):
 
     @_builtins.property
     def additional_fees(self) -> _money_pb2.Price:
-        """Sum of the additional fees, before tax."""
+        """Sum of the additional fees' `price`: before tax, or with their tax when prices include tax
+        (so that the identity above holds).
+        """
 
     @_builtins.property
     def total(self) -> _money_pb2.Price:
@@ -408,7 +410,9 @@ class AdditionalFee(_message.Message):
     """The `app_id` of the provider that charged it."""
     @_builtins.property
     def price(self) -> _money_pb2.Price:
-        """The fee before tax."""
+        """The fee as charged, in the terms of the other prices: `price_before_tax` when prices exclude
+        tax, `price_after_tax` when they include it.
+        """
 
     @_builtins.property
     def tax_details(self) -> Global___TaxDetails:
@@ -416,11 +420,11 @@ class AdditionalFee(_message.Message):
 
     @_builtins.property
     def price_before_tax(self) -> _money_pb2.Price:
-        """The fee before tax (same as `price`, named as Wix does on orders)."""
+        """The fee before tax: the provider's price (fee providers always quote before tax)."""
 
     @_builtins.property
     def price_after_tax(self) -> _money_pb2.Price:
-        """The fee including tax."""
+        """The fee including its tax (`price_before_tax` + `tax_details.total_tax`)."""
 
     @_builtins.property
     def line_item_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:

@@ -314,7 +314,9 @@ class Order(_message.Message):
     rule.
     """
     buyer_language: _builtins.str
-    """The buyer's language, ISO 639-1 ("en"), for messages to the buyer. Empty: `site_language`."""
+    """The buyer's language, IETF BCP 47 ("en", "de-AT"), for messages to the buyer. Empty:
+    `site_language`.
+    """
     weight_unit: _channel_pb2.WeightUnit.ValueType
     """The unit of every weight on the order. Unspecified on input: the site's default unit."""
     currency: _builtins.str
@@ -322,7 +324,7 @@ class Order(_message.Message):
     tax_included_in_prices: _builtins.bool
     """Whether line prices include tax (as in the EU) or tax is added on top (as in the US)."""
     site_language: _builtins.str
-    """The site's language when the order was placed, ISO 639-1 ("en")."""
+    """The site's language when the order was placed, IETF BCP 47 ("en")."""
     buyer_note: _builtins.str
     """A note the buyer left for the merchant. Up to 1000 characters."""
     status: Global___OrderStatus.ValueType

@@ -110,15 +110,17 @@ export type Cart = Message<"ecom.cart.v1.Cart"> & {
   conversionCurrency: string;
 
   /**
-   * The language for communicating with the buyer, ISO-639-1 ("en", "de"); translated texts
-   * (`LocalizedText.translated`, formatted amounts) use it. Empty means `site_language`.
+   * The language for communicating with the buyer, an IETF BCP 47 tag ("en", "de", "de-AT");
+   * translated texts (`LocalizedText.translated`, formatted amounts) use it. Empty means
+   * `site_language`.
    *
    * @generated from field: string buyer_language = 7;
    */
   buyerLanguage: string;
 
   /**
-   * The site's language, ISO-639-1: the language of `LocalizedText.original` texts. Output only.
+   * The site's language, an IETF BCP 47 tag ("en"): the language of `LocalizedText.original`
+   * texts. Output only.
    *
    * @generated from field: string site_language = 8;
    */

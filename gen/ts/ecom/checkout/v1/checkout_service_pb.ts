@@ -1143,21 +1143,26 @@ export const CheckoutService: GenService<{
    *    shows why).
    * 2. Reserve inventory: ecom.spi.inventory.v1 ReserveInventory with `reservation_id` = the
    *    checkout id, for catalog lines and custom lines that have a catalog reference, grouped
-   *    by the inventory provider of their catalog `app_id`.
+   *    by the inventory provider of their catalog `app_id`. At the same time, when the price
+   *    includes discount rules or a coupon (`applied_discounts`), reserve their usage:
+   *    ecom.discounts.v1.DiscountRulesService/ReserveDiscountUsage with `reservation_id` = the
+   *    checkout id, so usage limits hold however many orders are placed at once.
    * 3. Create the order: ecom.orders.v1.OrdersService/CreateOrder from the validated checkout,
    *    with `checkout_id` and `request_id` both set to the checkout id, so a repeated step finds
    *    the order already made instead of making another.
    * 4. Mark the checkout completed: `completed` = true, `order_id` set, `revision` + 1, and
    *    `checkout_completed` (CheckoutCompleted with `order_id`) emitted in the same
    *    transaction; an abandoned checkout for it becomes RECOVERED
-   *    (`abandoned_checkout_recovered`). Then CommitInventory (retried in the background until
-   *    it succeeds).
-   * Compensation: when step 3 is definitively rejected, the reservation is released
-   * (ReleaseInventory) and the checkout stays open. When step 3 fails transiently
-   * (UNAVAILABLE, DEADLINE_EXCEEDED) the call returns UNAVAILABLE with RetryInfo and keeps the
-   * reservation; a retry resumes at step 3 without validating again. When step 2 fails
-   * transiently, whatever was reserved is released and the call returns UNAVAILABLE; a retry
-   * starts again at step 1. A placement that is not
+   *    (`abandoned_checkout_recovered`). Then CommitInventory and RecordDiscountUsage (the
+   *    order's uses are counted), each retried in the background until it succeeds.
+   * Compensation: when step 3 is definitively rejected, the reservations are released
+   * (ReleaseInventory, ReleaseDiscountUsage) and the checkout stays open. When step 3 fails
+   * transiently (UNAVAILABLE, DEADLINE_EXCEEDED) the call returns UNAVAILABLE with RetryInfo
+   * and keeps the reservations; a retry resumes at step 3 without validating again. When step
+   * 2 fails (a shortage, a refused discount usage, or transiently: an inventory provider or the
+   * discounts service does not answer), whatever was reserved is released and the call
+   * returns its error (UNAVAILABLE with RetryInfo when transient, reason PROVIDER_UNAVAILABLE
+   * or DISCOUNTS_UNAVAILABLE); a retry starts again at step 1. A placement that is not
    * resumed within `checkout.reservation_timeout` (default 15 min) is finished by a background
    * job: if the orders service has an order for the checkout, step 4 follows; otherwise the
    * reservation is released and the checkout opens again. While a placement is unfinished,
@@ -1175,8 +1180,8 @@ export const CheckoutService: GenService<{
    * - NOT_FOUND (CHECKOUT_NOT_FOUND): no checkout with that id on the caller's site.
    * - FAILED_PRECONDITION, each with its own ErrorInfo `reason` (domain `ecom.checkout.v1`).
    *   The reasons down to TOTAL_CHANGED are checked in step 1 in the listed order (only the
-   *   first failing one is returned); INSUFFICIENT_INVENTORY comes from step 2 and
-   *   ORDER_REJECTED from step 3:
+   *   first failing one is returned); INSUFFICIENT_INVENTORY and the discount usage reasons
+   *   come from step 2 and ORDER_REJECTED from step 3:
    *   - CHECKOUT_ALREADY_COMPLETED: the checkout was completed with MarkCheckoutAsCompleted, so
    *     it has no order and never will.
    *   - NO_LINE_ITEMS: the checkout has no lines. Field violation `line_items`.
@@ -1203,8 +1208,15 @@ export const CheckoutService: GenService<{
    *   - INSUFFICIENT_INVENTORY: the inventory provider could not reserve every line. Metadata
    *     `line_item_ids`; an InsufficientInventory detail lists the short lines. The lines'
    *     `availability` on the stored checkout is updated to match. Nothing stays reserved.
+   *   - COUPON_USAGE_EXHAUSTED, COUPON_EXPIRED, COUPON_NOT_FOUND, COUPON_INACTIVE,
+   *     COUPON_NOT_ACTIVE_YET (metadata `coupon_code`), DISCOUNT_RULE_USAGE_EXHAUSTED,
+   *     DISCOUNT_RULE_NOT_LIVE (metadata `discount_rule_ids`, comma-separated): the discounts
+   *     service refused to hold a use of the coupon or of a rule the price includes (for
+   *     example the coupon's last uses were taken by concurrent orders). Nothing stays
+   *     reserved and the checkout stays open: remove the coupon, or change the checkout so it
+   *     is priced again, and retry. Beyond Wix.
    *   - ORDER_REJECTED: the orders service definitively rejected the order. Metadata
-   *     `orders_code`, `orders_reason`. The reservation is released.
+   *     `orders_code`, `orders_reason`. The reservations are released.
    * - ABORTED (REVISION_MISMATCH): `revision` is set and is not the current one.
    * - ABORTED (ORDER_CREATION_IN_PROGRESS): another call is placing the order and did not
    *   finish within this call's deadline; retry (RetryInfo) to get its `order_id`.

@@ -52,7 +52,8 @@ export type PriceSummary = Message<"ecom.common.v1.PriceSummary"> & {
   discount?: Price | undefined;
 
   /**
-   * Sum of the additional fees, before tax.
+   * Sum of the additional fees' `price`: before tax, or with their tax when prices include tax
+   * (so that the identity above holds).
    *
    * @generated from field: ecom.common.v1.Price additional_fees = 5;
    */
@@ -406,7 +407,8 @@ export type AdditionalFee = Message<"ecom.common.v1.AdditionalFee"> & {
   name: string;
 
   /**
-   * The fee before tax.
+   * The fee as charged, in the terms of the other prices: `price_before_tax` when prices exclude
+   * tax, `price_after_tax` when they include it.
    *
    * @generated from field: ecom.common.v1.Price price = 3;
    */
@@ -427,14 +429,14 @@ export type AdditionalFee = Message<"ecom.common.v1.AdditionalFee"> & {
   providerAppId: string;
 
   /**
-   * The fee before tax (same as `price`, named as Wix does on orders).
+   * The fee before tax: the provider's price (fee providers always quote before tax).
    *
    * @generated from field: ecom.common.v1.Price price_before_tax = 6;
    */
   priceBeforeTax?: Price | undefined;
 
   /**
-   * The fee including tax.
+   * The fee including its tax (`price_before_tax` + `tax_details.total_tax`).
    *
    * @generated from field: ecom.common.v1.Price price_after_tax = 7;
    */

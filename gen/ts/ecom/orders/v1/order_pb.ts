@@ -111,7 +111,8 @@ export type Order = Message<"ecom.orders.v1.Order"> & {
   fulfillmentStatus: FulfillmentStatus;
 
   /**
-   * The buyer's language, ISO 639-1 ("en"), for messages to the buyer. Empty: `site_language`.
+   * The buyer's language, IETF BCP 47 ("en", "de-AT"), for messages to the buyer. Empty:
+   * `site_language`.
    *
    * @generated from field: string buyer_language = 9;
    */
@@ -139,7 +140,7 @@ export type Order = Message<"ecom.orders.v1.Order"> & {
   taxIncludedInPrices: boolean;
 
   /**
-   * The site's language when the order was placed, ISO 639-1 ("en").
+   * The site's language when the order was placed, IETF BCP 47 ("en").
    *
    * @generated from field: string site_language = 13;
    */

@@ -155,7 +155,9 @@ class AdditionalFee(_message.Message):
     """The name translated into the buyer's language. Empty: `name` is shown."""
     price: _builtins.str
     """The fee's amount before tax, for the whole order or for all of `line_item_ids` together (not
-    per unit), as a decimal string, zero or positive. Required.
+    per unit), as a decimal string, zero or positive. Required. Before tax also on sites whose
+    prices include tax: the suite adds the fee's tax on top (never extracts it from `price`) and
+    shows the fee with its tax there, like the other prices.
     """
     @_builtins.property
     def tax_details(self) -> Global___AdditionalFeeTaxDetails:

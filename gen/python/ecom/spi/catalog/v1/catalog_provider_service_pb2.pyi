@@ -38,7 +38,7 @@ class GetCatalogItemsRequest(_message.Message):
     currency: _builtins.str
     """The currency (ISO 4217, "USD") the provider must price in."""
     buyer_language: _builtins.str
-    """The buyer's language (ISO 639-1, "de") for the `translated` part of texts. Empty: leave
+    """The buyer's language (IETF BCP 47, "de" or "de-AT") for the `translated` part of texts. Empty: leave
     `translated` empty. Beyond Wix, which sends the language in call context.
     """
     @_builtins.property

@@ -169,7 +169,9 @@ export type AdditionalFee = Message<"ecom.spi.additional_fees.v1.AdditionalFee">
 
   /**
    * The fee's amount before tax, for the whole order or for all of `line_item_ids` together (not
-   * per unit), as a decimal string, zero or positive. Required.
+   * per unit), as a decimal string, zero or positive. Required. Before tax also on sites whose
+   * prices include tax: the suite adds the fee's tax on top (never extracts it from `price`) and
+   * shows the fee with its tax there, like the other prices.
    *
    * @generated from field: string price = 4;
    */

@@ -49,7 +49,7 @@ export type GetCatalogItemsRequest = Message<"ecom.spi.catalog.v1.GetCatalogItem
   currency: string;
 
   /**
-   * The buyer's language (ISO 639-1, "de") for the `translated` part of texts. Empty: leave
+   * The buyer's language (IETF BCP 47, "de" or "de-AT") for the `translated` part of texts. Empty: leave
    * `translated` empty. Beyond Wix, which sends the language in call context.
    *
    * @generated from field: string buyer_language = 4;

@@ -1,4 +1,7 @@
-"""The store settings a cart is created with: currency, languages, weight unit, tax.
+"""The store settings of every site: currency, languages, weight unit, tax, exchange rates.
+
+Carts are created with them and checkouts, recommendations and the rest read the same ones, so a
+cart and its checkout always agree.
 
 Values come from `ECOM_CURRENCY`, `ECOM_SITE_LANGUAGE`, `ECOM_WEIGHT_UNIT`,
 `ECOM_TAX_INCLUDED_IN_PRICES`, `ECOM_TAX_RATES` and `ECOM_EXCHANGE_RATES`; `ECOM_SITE_SETTINGS`
@@ -19,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from services.platform.config import Config, ConfigError
+from services.platform.inputs import is_language_tag
 from services.pricing import (
     InvalidAmountError,
     InvalidTaxTableError,
@@ -96,8 +100,10 @@ def _settings(values: Mapping[str, Any], where: str) -> SiteSettings:
     except UnknownCurrencyError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     language = values["site_language"]
-    if not isinstance(language, str) or len(language) != 2 or not language.islower():
-        raise ConfigError(f"{where}: site_language must be an ISO 639-1 code such as 'en'")
+    if not isinstance(language, str) or not is_language_tag(language):
+        raise ConfigError(
+            f"{where}: site_language must be an IETF BCP 47 language tag such as 'en' or 'de-AT'"
+        )
     weight_unit = str(values["weight_unit"]).upper()
     if weight_unit not in ("KG", "LB"):
         raise ConfigError(f"{where}: weight_unit must be KG or LB")
