@@ -648,121 +648,6 @@ SCENARIOS["orders.search"] = Scenario(
 )
 
 
-# -- discounts (services/discounts) --------------------------------------------------------------
-
-_DISCOUNT_RULES = 50
-_DISCOUNT_LINES = 20
-
-
-def _discount_rule(i: int) -> Message:
-    """One of 50 live rules of every kind the evaluation handles: percentage, fixed amount and
-    fixed price on items, buy-X-get-Y, lowest priced item; subtotal, quantity and AND/OR
-    triggers; a fifth of them with a usage limit (so held uses are counted too)."""
-    from ecom.discounts.v1 import discount_rule_pb2 as d
-
-    def scope(item: int | None = None) -> d.Scope:
-        found = d.Scope(type=d.Scope.SCOPE_TYPE_CATALOG_ITEM)
-        found.catalog_item.catalog_app_id = "ecom.catalog"
-        if item is not None:
-            found.catalog_item.catalog_item_id = f"bench-disc-{item % _DISCOUNT_LINES}"
-        return found
-
-    kind = i % 5
-    discount = d.Discount(target_type=d.Discount.TARGET_TYPE_SPECIFIC_ITEMS)
-    discount.specific_items_info.scopes.extend([scope(i), scope(i + 7)])
-    if kind == 0:
-        discount.discount_type = d.Discount.DISCOUNT_TYPE_PERCENTAGE
-        discount.percentage = "5"
-    elif kind == 1:
-        discount.discount_type = d.Discount.DISCOUNT_TYPE_FIXED_AMOUNT
-        discount.fixed_amount = "0.50"
-    elif kind == 2:
-        discount.discount_type = d.Discount.DISCOUNT_TYPE_FIXED_PRICE
-        discount.fixed_price = "9.00"
-    else:
-        discount = d.Discount(
-            target_type=d.Discount.TARGET_TYPE_BUY_X_GET_Y,
-            discount_type=d.Discount.DISCOUNT_TYPE_PERCENTAGE,
-            percentage="50",
-        )
-        discount.buy_x_get_y_info.customer_buys.quantity = 2
-        discount.buy_x_get_y_info.customer_buys.scopes.append(scope())
-        discount.buy_x_get_y_info.customer_gets.quantity = 1
-        discount.buy_x_get_y_info.customer_gets.scopes.append(scope(i))
-    rule = d.DiscountRule(name=f"Bench rule {i}")
-    rule.discounts.values.append(discount)
-    subtotal = d.DiscountTrigger(subtotal_range=d.DiscountTrigger.SubtotalRange(min="50"))
-    many = d.DiscountTrigger(item_quantity_range=d.DiscountTrigger.ItemQuantityRange(min=3))
-    if i % 3 == 0:
-        rule.trigger.all_of.triggers.extend([subtotal, many])
-    elif i % 3 == 1:
-        rule.trigger.any_of.triggers.extend([subtotal, many])
-    else:
-        rule.trigger.CopyFrom(many)
-    if kind == 4:
-        rule.settings.applies_to = d.DiscountRuleSettings.APPLIES_TO_LOWEST_PRICED_ITEM
-    if i % 5 == 0:
-        rule.settings.usage_limit = 1_000_000
-    return rule
-
-
-async def _discounts_applied(
-    channel: grpc.aio.Channel, tokens: TokenService, server: Server
-) -> Prepared:
-    """GetAppliedDiscounts as a cart asks it: 20 lines, 50 live rules, a coupon."""
-    from ecom.discounts.v1 import (
-        coupon_pb2,
-        coupons_service_pb2,
-        coupons_service_pb2_grpc,
-        discount_rules_service_pb2_grpc,
-    )
-    from ecom.discounts.v1 import discount_rules_service_pb2 as rules
-
-    admin = _auth(tokens)
-    stub = discount_rules_service_pb2_grpc.DiscountRulesServiceStub(channel)
-    for i in range(_DISCOUNT_RULES):
-        await stub.CreateDiscountRule(
-            rules.CreateDiscountRuleRequest(discount_rule=_discount_rule(i)), metadata=admin
-        )
-    await coupons_service_pb2_grpc.CouponsServiceStub(channel).CreateCoupon(
-        coupons_service_pb2.CreateCouponRequest(
-            coupon=coupon_pb2.Coupon(code="BENCH10", name="Bench 10%", percent_off_rate="10")
-        ),
-        metadata=admin,
-    )
-    request = rules.GetAppliedDiscountsRequest(currency="USD", coupon_code="bench10")
-    for i in range(_DISCOUNT_LINES):
-        item = request.line_items.add(id=f"line-{i}", quantity=1 + i % 3, price=f"{4 + i}.99")
-        item.catalog_reference.app_id = "ecom.catalog"
-        item.catalog_reference.catalog_item_id = f"bench-disc-{i}"
-    prepared = await _unary(
-        channel,
-        "/ecom.discounts.v1.DiscountRulesService/GetAppliedDiscounts",
-        request,
-        rules.GetAppliedDiscountsResponse,
-        _auth(tokens, Role.SERVICE),
-    )
-    probe = await stub.GetAppliedDiscounts(request, metadata=_auth(tokens, Role.SERVICE))
-    applied = sum(1 for e in probe.evaluated_discount_rules if e.outcome == 1)
-    if len(probe.evaluated_discount_rules) != _DISCOUNT_RULES or not applied:
-        raise RuntimeError("discounts.applied: the rules were not all live, or none applied")
-    print(
-        f"discounts.applied: {applied} of {_DISCOUNT_RULES} rules apply, coupon "
-        f"{'ok' if not probe.HasField('coupon_calculation_error') else 'refused'}, total "
-        f"discount {probe.total_discount.amount}",
-        flush=True,
-    )
-    return prepared
-
-
-SCENARIOS["discounts.applied"] = Scenario(
-    "discounts.applied",
-    ("providers", "catalog", "discounts"),
-    "GetAppliedDiscounts: 20 lines, 50 live rules (every kind), a coupon",
-    _discounts_applied,
-)
-
-
 # -- checkout (services/checkout) --------------------------------------------------------------
 
 #: Checkouts the update scenario spreads its calls over, so that callers do not queue on one
@@ -911,3 +796,7 @@ SCENARIOS["checkout.purchase"] = Scenario(
     "CreateCheckout + CreateOrder: a full purchase (reservation, order, commit) per call",
     _checkout_purchase,
 )
+
+
+# Scenarios kept in their own modules add themselves to SCENARIOS when imported.
+import bench.scenarios_discounts  # noqa: E402, F401

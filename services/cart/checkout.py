@@ -124,7 +124,12 @@ def _translated(exc: grpc.aio.AioRpcError) -> errors.DomainError:
         grpc.StatusCode.ABORTED: errors.Conflict,
     }
     if code is grpc.StatusCode.INVALID_ARGUMENT:
-        return errors.InvalidArgument(violations or [errors.FieldViolation("", detail)])
+        return errors.InvalidArgument(
+            violations or [errors.FieldViolation("", detail)],
+            reason=reason or None,
+            message=detail if reason else None,
+            metadata=metadata if reason else None,
+        )
     kind = kinds.get(code)
     if kind is None:
         return _unavailable(f"{code.name} {detail}")

@@ -19,7 +19,7 @@ from services.discounts.domain.results import (
     Outcome,
     SourceKind,
 )
-from services.discounts.proto_common import price, struct_to_dict
+from services.discounts.proto_common import set_price, struct_to_dict
 from services.platform.errors import Violations
 from services.platform.inputs import check_amount, check_line_count, check_quantity
 from services.pricing.errors import InvalidAmountError, UnknownCurrencyError
@@ -103,18 +103,17 @@ def spi_template(request: pb.GetAppliedDiscountsRequest) -> spi.GetEligibleTrigg
     return template
 
 
-def _coupon_discount(result: CouponResult, currency: str) -> pricing_pb2.AppliedDiscount:
+def _coupon_discount(
+    applied: pricing_pb2.AppliedDiscount, result: CouponResult, currency: str
+) -> None:
     coupon = result.coupon
-    return pricing_pb2.AppliedDiscount(
-        coupon=pricing_pb2.AppliedDiscount.Coupon(
-            id=coupon.id,
-            code=coupon.code,
-            name=coupon.definition.name,
-            amount=price(result.amount, currency),
-        ),
-        discount_type=pricing_pb2.DiscountType.ValueType(int(result.applied_type)),
-        line_item_ids=list(result.line_ids),
-    )
+    entry = applied.coupon
+    entry.id = coupon.id
+    entry.code = coupon.code
+    entry.name = coupon.definition.name
+    set_price(entry.amount, result.amount, currency)
+    applied.discount_type = pricing_pb2.DiscountType.ValueType(int(result.applied_type))
+    applied.line_item_ids.extend(result.line_ids)
 
 
 def response_to_proto(
@@ -122,50 +121,45 @@ def response_to_proto(
     currency: str,
     discounts_error: calculation_pb2.CalculationError | None,
 ) -> pb.GetAppliedDiscountsResponse:
-    response = pb.GetAppliedDiscountsResponse(
-        currency=currency, total_discount=price(evaluation.total_discount, currency)
-    )
+    # Sub-messages are added in place (`add`) and prices copied from kept ones (`set_price`):
+    # building each message and then appending it copies it once more.
+    response = pb.GetAppliedDiscountsResponse(currency=currency)
+    set_price(response.total_discount, evaluation.total_discount, currency)
+    applied_discounts = response.applied_discounts
+    evaluated = response.evaluated_discount_rules
     for result in evaluation.rules:
+        rule = result.rule
         if result.outcome is Outcome.APPLIED:
-            response.applied_discounts.append(
-                pricing_pb2.AppliedDiscount(
-                    discount_rule=pricing_pb2.AppliedDiscount.DiscountRule(
-                        id=result.rule.id,
-                        name=money_pb2.LocalizedText(original=result.rule.name),
-                        amount=price(result.amount, currency),
-                    ),
-                    discount_type=pricing_pb2.DISCOUNT_TYPE_SPECIFIC_ITEMS,
-                    line_item_ids=list(result.line_ids),
-                )
+            applied = applied_discounts.add(
+                discount_type=pricing_pb2.DISCOUNT_TYPE_SPECIFIC_ITEMS,
+                line_item_ids=result.line_ids,
             )
-        response.evaluated_discount_rules.append(
-            pb.DiscountRuleEvaluation(
-                discount_rule_id=result.rule.id,
-                name=result.rule.name,
-                outcome=pb.DiscountRuleEvaluation.Outcome.ValueType(int(result.outcome)),
-                amount=price(result.amount, currency),
-            )
+            applied.discount_rule.id = rule.id
+            applied.discount_rule.name.original = rule.name
+            set_price(applied.discount_rule.amount, result.amount, currency)
+        entry = evaluated.add(
+            discount_rule_id=rule.id,
+            name=rule.name,
+            outcome=pb.DiscountRuleEvaluation.Outcome.ValueType(int(result.outcome)),
         )
+        set_price(entry.amount, result.amount, currency)
     if evaluation.coupon is not None:
-        response.applied_discounts.append(_coupon_discount(evaluation.coupon, currency))
+        _coupon_discount(applied_discounts.add(), evaluation.coupon, currency)
         if evaluation.coupon.applied_type is AppliedType.SHIPPING:
             response.free_shipping = True
             shipping = evaluation.coupon.shipping_discount or Decimal(0)
-            response.shipping_discount.CopyFrom(price(shipping, currency))
+            set_price(response.shipping_discount, shipping, currency)
+    line_discounts = response.line_item_discounts
     for line in evaluation.lines:
-        entry = pb.LineItemDiscount(
-            line_item_id=line.line_id, total_discount=price(line.total, currency)
-        )
+        line_entry = line_discounts.add(line_item_id=line.line_id)
+        set_price(line_entry.total_discount, line.total, currency)
+        parts = line_entry.discounts
         for part in line.parts:
-            message = pb.LineItemDiscountPart(
-                amount=price(part.amount, currency), discounted_quantity=part.units
-            )
             if part.kind is SourceKind.RULE:
-                message.discount_rule_id = part.source_id
+                message = parts.add(discount_rule_id=part.source_id, discounted_quantity=part.units)
             else:
-                message.coupon_id = part.source_id
-            entry.discounts.append(message)
-        response.line_item_discounts.append(entry)
+                message = parts.add(coupon_id=part.source_id, discounted_quantity=part.units)
+            set_price(message.amount, part.amount, currency)
     error = evaluation.coupon_error
     if error is not None:
         data = struct_pb2.Struct()

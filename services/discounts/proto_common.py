@@ -75,6 +75,18 @@ def price(amount: Decimal, currency: str) -> money_pb2.Price:
     )
 
 
+def set_price(target: money_pb2.Price, amount: Decimal, currency: str) -> None:
+    """`price(amount, currency)` written into `target` (a field of a message being built):
+    copying a kept message is cheaper than building one, for the ~200 prices of a response."""
+    target.CopyFrom(_kept_price(amount, currency))
+
+
+@functools.lru_cache(maxsize=8192)
+def _kept_price(amount: Decimal, currency: str) -> money_pb2.Price:
+    """Shared and never changed: only ever copied from (`set_price`)."""
+    return price(amount, currency)
+
+
 @functools.lru_cache(maxsize=8192)
 def _texts(amount: Decimal, currency: str) -> tuple[str, str]:
     """The wire and display forms of an amount. A response repeats few distinct amounts ("0.00",

@@ -32,11 +32,11 @@ from services.discounts.domain.model import (
 from services.discounts.domain.results import Evaluation
 from services.discounts.domain.status import applies_now, limit_reached
 from services.discounts.domain.triggers import is_met
-from services.discounts.domain.usage import HoldKind
+from services.discounts.domain.usage import HeldUses, HoldKind
 from services.discounts.store_common import DefinitionCache
 from services.discounts.store_coupons import CouponStore
 from services.discounts.store_rules import RuleStore
-from services.discounts.store_settings import SettingsStore
+from services.discounts.store_settings import SettingsStore, StoredSettings
 from services.discounts.store_usage import UsageStore
 from services.discounts.triggers_client import Ask, TriggerProviders
 from services.platform.db import Database, utcnow
@@ -93,6 +93,49 @@ class SiteCache:
             self._sites.popitem(last=False)
 
 
+HoldsKey = tuple[HoldKind, tuple[str, ...], str]
+
+
+@dataclass
+class SiteRead:
+    """What one read-only transaction found for a site, as of one SQLite data version (None on
+    PostgreSQL, where such a read is never kept)."""
+
+    data_version: int | None
+    settings: StoredSettings
+    known: SiteDefinitions
+    #: Uses held by other reservations, by (kind, targets, the caller's own reservation).
+    holds: dict[HoldsKey, HeldUses] = field(default_factory=dict)
+
+
+class ReadKeeper:
+    """Per process: the last read of each site, used while the database's data version is the
+    one it was read at. A data version moves with every commit of any connection of any
+    process, so an unchanged one means the rules, coupons, settings, use counts and holds are
+    all as read (exact, like `services.platform.read_cache`)."""
+
+    #: Hold counts kept per read: one per reservation that asked (checkouts), so bounded.
+    MAX_HOLDS = 256
+
+    def __init__(self, max_sites: int = 1_000) -> None:
+        self._reads: OrderedDict[str, SiteRead] = OrderedDict()
+        self._max = max_sites
+
+    def get(self, site: str, data_version: int | None) -> SiteRead | None:
+        if data_version is None:
+            return None
+        kept = self._reads.get(site)
+        return kept if kept is not None and kept.data_version == data_version else None
+
+    def put(self, site: str, done: SiteRead) -> None:
+        if len(done.holds) > self.MAX_HOLDS:
+            return
+        self._reads[site] = done
+        self._reads.move_to_end(site)
+        while len(self._reads) > self._max:
+            self._reads.popitem(last=False)
+
+
 class AppliedService:
     def __init__(
         self,
@@ -110,6 +153,7 @@ class AppliedService:
         self._default_stacking = default_stacking
         self._clock = clock
         self._sites = SiteCache()
+        self._reads = ReadKeeper()
 
     def _policy(self, stored: int) -> StackingPolicy:
         return StackingPolicy(stored) if stored else self._default_stacking
@@ -117,41 +161,74 @@ class AppliedService:
     async def _snapshot(
         self, site: str, coupon_code: str | None, reservation_id: str, now: datetime
     ) -> Snapshot:
-        """One read-only transaction: the site's version (and settings) first, the rules and
-        coupon only when this process has not cached them for that version, and always the
-        live holds, which reservations change without touching the version."""
+        """What applies now. On SQLite, from this process's last read of the site when nothing
+        at all was committed to the database since (its data version did not move) and that
+        read holds everything this call needs; otherwise one read-only transaction: the site's
+        version (and settings) first, the rules and coupon only when this process has not
+        cached them for that version, and always the live holds, which reservations change
+        without touching the version."""
+        data_version = await self._database.data_version()
+        kept = self._reads.get(site, data_version)
+        if kept is not None:
+            found = self._compose(kept, coupon_code, reservation_id, now)
+            if found is not None:
+                return found
 
-        async def read(session: AsyncSession) -> tuple[Snapshot, SiteDefinitions]:
+        async def read(session: AsyncSession) -> SiteRead:
             settings = await SettingsStore(session).get(site)
             known = self._sites.get(site, settings.version)
             if known is None:
                 rules = await RuleStore(session, self._rule_cache).active(site)
                 known = SiteDefinitions(settings.version, rules)
-            coupon = None
             if coupon_code is not None:
                 key = code_key(coupon_code)
                 if key not in known.coupons:
                     stores = CouponStore(session, self._coupon_cache)
                     known.coupons[key] = await stores.by_code(site, coupon_code)
-                coupon = known.coupons[key]
-            rules = [rule for rule in known.rules if applies_now(rule, now)]
+            done = SiteRead(data_version, settings, known)
+            if kept is not None:
+                done.holds.update(kept.holds)  # same data version: still exact
             usage = UsageStore(session)
-            limited = [r.id for r in rules if r.definition.usage_limit is not None]
-            rule_holds = await usage.held_by_others(
-                site, HoldKind.RULE, limited, now, exclude=reservation_id
-            )
-            coupon_holds = 0
-            if coupon is not None and coupon.definition.usage_limit is not None:
-                held = await usage.held_by_others(
-                    site, HoldKind.COUPON, [coupon.id], now, exclude=reservation_id
+            for kind, ids in _hold_targets(known, coupon_code, now):
+                done.holds[(kind, ids, reservation_id)] = await usage.held_uses(
+                    site, kind, ids, now, exclude=reservation_id
                 )
-                coupon_holds = held.get(coupon.id, 0)
-            policy = self._policy(settings.stacking_policy)
-            return Snapshot(rules, policy, coupon, rule_holds, coupon_holds), known
+            return done
 
-        snapshot, known = await self._database.run(read, readonly=True)
-        self._sites.put(site, known)
+        done = await self._database.run(read, readonly=True)
+        self._sites.put(site, done.known)
+        if data_version is not None and await self._database.data_version() == data_version:
+            self._reads.put(site, done)  # nothing was committed during the read
+        snapshot = self._compose(done, coupon_code, reservation_id, now)
+        assert snapshot is not None  # the read took everything this call needs
         return snapshot
+
+    def _compose(
+        self, done: SiteRead, coupon_code: str | None, reservation_id: str, now: datetime
+    ) -> Snapshot | None:
+        """The snapshot at `now` from a read; None when the read lacks part of it (a coupon
+        code or holds it did not count, or holds one of which has expired since)."""
+        known = done.known
+        coupon = None
+        if coupon_code is not None:
+            key = code_key(coupon_code)
+            if key not in known.coupons:
+                return None
+            coupon = known.coupons[key]
+        # Statuses come from the time: a kept rule is judged at `now`, not at the read.
+        rules = [rule for rule in known.rules if applies_now(rule, now)]
+        counted: dict[HoldKind, HeldUses] = {}
+        for kind, ids in _hold_targets(known, coupon_code, now, rules):
+            held = done.holds.get((kind, ids, reservation_id))
+            if held is None or not held.still_exact(now):
+                return None
+            counted[kind] = held
+        rule_holds = dict(counted[HoldKind.RULE].counts) if HoldKind.RULE in counted else {}
+        coupon_holds = 0
+        if coupon is not None and HoldKind.COUPON in counted:
+            coupon_holds = counted[HoldKind.COUPON].counts.get(coupon.id, 0)
+        policy = self._policy(done.settings.stacking_policy)
+        return Snapshot(rules, policy, coupon, rule_holds, coupon_holds)
 
     async def apply(
         self,
@@ -205,7 +282,7 @@ class AppliedService:
             subtotal=request.subtotal,
             shipping_amount=request.shipping_amount,
         )
-        return Applied(evaluate(with_policy, candidates, coupon), discounts_error)
+        return Applied(evaluate(with_policy, candidates, coupon, lines), discounts_error)
 
     def now(self) -> datetime:
         return self._clock()
@@ -217,3 +294,20 @@ def _asks(rules: Sequence[Rule]) -> list[Ask]:
         for rule in rules
         for path, trigger in custom_triggers(rule.definition.trigger)
     ]
+
+
+def _hold_targets(
+    known: SiteDefinitions, coupon_code: str | None, now: datetime, live: list[Rule] | None = None
+) -> list[tuple[HoldKind, tuple[str, ...]]]:
+    """Whose held uses a call at `now` counts: the LIVE rules with a usage limit, and the
+    coupon asked for when it has one."""
+    rules = live if live is not None else [r for r in known.rules if applies_now(r, now)]
+    targets = []
+    limited = tuple(sorted(r.id for r in rules if r.definition.usage_limit is not None))
+    if limited:
+        targets.append((HoldKind.RULE, limited))
+    if coupon_code is not None:
+        coupon = known.coupons.get(code_key(coupon_code))
+        if coupon is not None and coupon.definition.usage_limit is not None:
+            targets.append((HoldKind.COUPON, (coupon.id,)))
+    return targets

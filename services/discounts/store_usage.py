@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.discounts.domain.usage import HoldKind, Reservation, ReservationState
+from services.discounts.domain.usage import HeldUses, HoldKind, Reservation, ReservationState
 from services.discounts.tables import discount_holds, discount_reservations, discount_usage_records
 from services.platform.db import for_update, insert_if_absent
 from services.platform.errors import AlreadyExists
@@ -38,11 +38,23 @@ class UsageStore:
         On PostgreSQL this runs after the caller locked the targets' rows, and READ COMMITTED
         gives each statement a fresh snapshot: the holds of every reservation that committed
         before the lock was granted are counted."""
+        return dict((await self.held_uses(site, kind, target_ids, now, exclude=exclude)).counts)
+
+    async def held_uses(
+        self,
+        site: str,
+        kind: HoldKind,
+        target_ids: Iterable[str],
+        now: datetime,
+        *,
+        exclude: str = "",
+    ) -> HeldUses:
+        """`held_by_others`, with the earliest expiry of the holds it counted."""
         ids = sorted(set(target_ids))
         if not ids:
-            return {}
+            return HeldUses({}, now, None)
         stmt = (
-            sa.select(holds.c.target_id, sa.func.count())
+            sa.select(holds.c.target_id, sa.func.count(), sa.func.min(holds.c.expires_at))
             .where(
                 holds.c.site == site,
                 holds.c.kind == int(kind),
@@ -52,8 +64,9 @@ class UsageStore:
             )
             .group_by(holds.c.target_id)
         )
-        result = await self._session.execute(stmt)
-        return {str(target): int(count) for target, count in result.all()}
+        result = (await self._session.execute(stmt)).all()
+        counts = {str(target): int(count) for target, count, _ in result}
+        return HeldUses(counts, now, min((first for _, _, first in result), default=None))
 
     async def replace_holds(
         self,

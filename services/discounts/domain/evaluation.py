@@ -96,7 +96,10 @@ def _apply_rule(rule: Rule, indexed: LineIndex, units: list[LineUnits]) -> dict[
         for claim in claims(discount, definition.applies_to, indexed):
             take = units[claim.index].take(claim.count, claim.per_unit)
             if take.amount > 0:
-                before = taken.get(claim.index, Take(_ZERO, 0))
+                before = taken.get(claim.index)
+                if before is None:
+                    taken[claim.index] = take
+                    continue
                 taken[claim.index] = Take(
                     before.amount + take.amount,
                     min(before.units + take.units, lines[claim.index].quantity),
@@ -176,15 +179,20 @@ def _coupon_error(request: Request, asked: CouponRequest) -> CouponError | None:
 
 
 def evaluate(
-    request: Request, candidates: Sequence[Candidate], coupon: CouponRequest | None
+    request: Request,
+    candidates: Sequence[Candidate],
+    coupon: CouponRequest | None,
+    indexed: LineIndex | None = None,
 ) -> Evaluation:
-    """Apply the rules (already ordered oldest first) and the coupon to the request's lines."""
+    """Apply the rules (already ordered oldest first) and the coupon to the request's lines
+    (`indexed`: the caller's index of them, if it has one)."""
     lines = request.lines
     units = [LineUnits(line) for line in lines]
     ledger = Ledger(lines, request.currency)
     met = [c.rule for c in candidates if c.verdict is Verdict.MET]
     with localcontext(PRICING_CONTEXT):
-        indexed = LineIndex(lines)
+        if indexed is None or indexed.lines != lines:
+            indexed = LineIndex(lines)
         if request.stacking is StackingPolicy.BEST_PER_ITEM:
             applied = _best_per_item(met, indexed, units, ledger)
         else:

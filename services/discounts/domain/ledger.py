@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from services.discounts.domain.lines import Line
 from services.discounts.domain.results import Part, SourceKind
-from services.pricing.money import minor_unit, quantize
+from services.pricing.money import PRICING_CONTEXT, minor_unit, quantize
 
 
 class Ledger:
@@ -22,7 +22,15 @@ class Ledger:
         self.parts: list[list[Part]] = [[] for _ in lines]
 
     def rounded(self, exact: Decimal) -> Decimal:
-        return quantize(exact, self.currency)
+        """`pricing.money.quantize(exact, currency)`, with the unit looked up once per ledger
+        (an evaluation rounds a hundred parts or more)."""
+        try:
+            rounded = exact.quantize(self.unit, ROUND_HALF_EVEN, PRICING_CONTEXT)
+        except (InvalidOperation, AttributeError, TypeError):
+            return quantize(exact, self.currency)  # raises the pricing engine's error
+        if not rounded.is_finite():
+            return quantize(exact, self.currency)
+        return abs(rounded) if rounded.is_zero() else rounded
 
     def book(
         self, index: int, kind: SourceKind, source_id: str, exact: Decimal, units: int

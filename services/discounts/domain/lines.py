@@ -76,6 +76,8 @@ class LineIndex:
                 self._by_item.setdefault((line.app_id, item), set()).add(i)
         self._memo: dict[int, tuple[Sequence[Scope], list[int]]] = {}
         self._sums: dict[int, tuple[Sequence[Scope], Decimal, int]] = {}
+        #: All line indexes cheapest first and dearest first (made when first asked for).
+        self._orders: tuple[list[int], list[int]] | None = None
 
     def _scope(self, scope: Scope) -> Iterable[int]:
         if scope.kind is ScopeKind.CATALOG_ITEM:
@@ -94,6 +96,17 @@ class LineIndex:
         found = sorted({i for scope in scopes for i in self._scope(scope)})
         self._memo[id(scopes)] = (scopes, found)
         return found
+
+    def by_price(self, scopes: Sequence[Scope], *, dearest_first: bool) -> list[int]:
+        """`indexes(scopes)` ordered by unit price, ties by request order: the lines are sorted
+        once per evaluation, not once per buy-X-get-Y rule."""
+        if self._orders is None:
+            count = len(self.lines)
+            cheapest = sorted(range(count), key=lambda i: (self.lines[i].price, i))
+            dearest = sorted(range(count), key=lambda i: (-self.lines[i].price, i))
+            self._orders = (cheapest, dearest)
+        chosen = set(self.indexes(scopes))
+        return [i for i in self._orders[dearest_first] if i in chosen]
 
     def matching(self, scopes: Sequence[Scope]) -> list[Line]:
         return [self.lines[i] for i in self.indexes(scopes)]

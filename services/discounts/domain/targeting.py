@@ -81,8 +81,8 @@ def buy_x_get_y_rounds(target: BuyXGetY, lines: Sequence[Line] | LineIndex) -> d
     x, y, limit = target.buy_quantity, target.get_quantity, target.limit
     index = index_of(lines)
     lines = index.lines
-    buy_order = sorted(index.indexes(target.buy_scopes), key=lambda i: (-lines[i].price, i))
-    get_order = sorted(index.indexes(target.get_scopes), key=lambda i: (lines[i].price, i))
+    buy_order = index.by_price(target.buy_scopes, dearest_first=True)
+    get_order = index.by_price(target.get_scopes, dearest_first=False)
     left = {i: line.quantity for i, line in enumerate(lines)}
     got: dict[int, int] = {}
     rounds = 0

@@ -26,6 +26,8 @@ from services.discounts.domain.model import (
 #: True / False when known, absent when unknown.
 CustomAnswers = Mapping[str, bool]
 
+_RANGES = (SubtotalRange, QuantityRange)
+
 
 def _subtotal_in_range(
     node: SubtotalRange, lines: LineIndex, request_subtotal: Decimal | None
@@ -57,9 +59,10 @@ def is_met(
 
     def walk(node: Trigger, path: str) -> bool | None:
         if isinstance(node, AllOf | AnyOf):
+            # A child's path names custom triggers' answers only: range children need none.
             results = [
-                walk(child, f"{path}.{index}" if path else str(index))
-                for index, child in enumerate(node.triggers)
+                walk(child, "" if isinstance(child, _RANGES) else f"{path}.{i}" if path else str(i))
+                for i, child in enumerate(node.triggers)
             ]
             decisive = isinstance(node, AnyOf)  # OR is decided by a True, AND by a False
             if decisive in results:

@@ -51,6 +51,26 @@ class Reservation:
         return self.state is ReservationState.OPEN and self.expires > now
 
 
+@dataclass(frozen=True)
+class HeldUses:
+    """Uses held by other reservations, per target, as counted at `counted_at`.
+
+    A hold counts while unexpired, so the counts stay exact at a later time as long as no hold
+    was added or removed (nothing was committed since) and none of the counted ones expired yet:
+    until `first_expiry`."""
+
+    counts: Mapping[str, int]
+    counted_at: datetime
+    #: The earliest expiry among the counted holds (None: no holds counted).
+    first_expiry: datetime | None
+
+    def still_exact(self, now: datetime) -> bool:
+        """Whether the counts are those of `now` too, given no commit since they were read."""
+        if now < self.counted_at:
+            return False  # a clock step back: holds that had expired may count again
+        return self.first_expiry is None or now < self.first_expiry
+
+
 def distinct(ids: Iterable[str]) -> tuple[str, ...]:
     """Ids once each, in a fixed order (sorted: rows are then locked in one order everywhere,
     so two transactions never wait on each other in a cycle)."""
