@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import psycopg
 import redis
-from sqlalchemy.engine import make_url
 
 from services.platform.config import Config, load_config
+from services.platform.throwaway import fresh_postgres_database
 
 Backend = Literal["embedded", "postgres"]
 BACKENDS: tuple[Backend, ...] = ("embedded", "postgres")
@@ -66,29 +65,6 @@ def redis_server_url() -> str:
     )
 
 
-def _libpq_url(url: str, database: str | None = None) -> str:
-    """A URL psycopg accepts (no SQLAlchemy driver suffix), optionally naming another database."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1)).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-@contextlib.contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on `server_url`'s server for one run; dropped at the end (with
-    FORCE: a server process killed mid-run may leave connections behind)."""
-    name = f"ecom_bench_{uuid.uuid4().hex[:12]}"
-    admin = _libpq_url(server_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _libpq_url(server_url, name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @contextlib.contextmanager
 def fresh_key_prefix(redis_url: str) -> Iterator[str]:
     """A Redis key prefix of one run; its keys are deleted at the end."""
@@ -115,7 +91,7 @@ def provision(
         environ = {**base_environ, "ECOM_DATA_DIR": data_dir}
         if backend == "postgres":
             environ["ECOM_DATABASE_URL"] = stack.enter_context(
-                fresh_postgres_database(postgres_server_url())
+                fresh_postgres_database(postgres_server_url(), "ecom_bench")
             )
             redis_url = redis_url or redis_server_url()
         if redis_url:

@@ -26,28 +26,17 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 import redis.asyncio
-from sqlalchemy.engine import make_url
 
 from services.platform.config import Config, load_config
 from services.platform.db import Database
 from services.platform.events.bus import EventBus, InProcessBus, RedisStreamBus
 from services.platform.migrations import migrate
-from services.platform.throwaway import start_redis
+from services.platform.throwaway import fresh_postgres_database, start_redis
 
 # --- PostgreSQL -------------------------------------------------------------------------------
-
-
-def _libpq_url(url: str, database: str | None = None) -> str:
-    """A URL psycopg accepts (no SQLAlchemy driver suffix), optionally for another database."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
-    parsed = parsed.set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
 
 
 def _start_embedded_postgres() -> tuple[Any, Path]:
@@ -88,15 +77,8 @@ def postgres_server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """URL of a database created for this run (`ecom_test_<random>`), dropped at the end."""
-    name = f"ecom_test_{uuid.uuid4().hex[:12]}"
-    admin = _libpq_url(postgres_server_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _libpq_url(postgres_server_url, name)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(postgres_server_url, "ecom_test") as url:
+        yield url
 
 
 # --- Redis ------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 from ecom.catalog.v1 import catalog_admin_service_pb2 as pb
 from ecom.spi.inventory.v1 import inventory_provider_service_pb2 as inventory_pb
 from services.platform.config import ConfigError
+from services.platform.throwaway import libpq_url
 from services.providers.catalog import demo
-from tests.conftest import _libpq_url as libpq_url
 from tests.integration.catalog.conftest import StartCatalog
 from tests.integration.catalog.kit import (
     CatalogServer,

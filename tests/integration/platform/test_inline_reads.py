@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.platform.db import Database, new_metadata
 from services.platform.read_cache import ReadCache
+from tests.helpers import longest_event_loop_stall, sqlite_lock_held
 
 metadata = new_metadata()
 items = Table(
@@ -56,29 +57,6 @@ async def lite(tmp_path: Path, service_name: str) -> AsyncIterator[Database]:
         await database.dispose()
 
 
-@contextlib.asynccontextmanager
-async def _longest_stall() -> AsyncIterator[list[float]]:
-    """Measures the longest time the event loop went without running a 1 ms ticker."""
-    stalls = [0.0]
-
-    async def tick() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            stalls[0] = max(stalls[0], now - last)
-            last = now
-
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0.01)
-    try:
-        yield stalls
-    finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
-
-
 async def _value(db: Database, name: str = "a") -> int:
     async def read(session: AsyncSession) -> int:
         found = await session.scalar(select(items.c.value).where(items.c.name == name))
@@ -113,7 +91,7 @@ async def test_a_long_read_completes_without_stalling_the_event_loop(
     lite: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, "ecom.db")
-    async with _longest_stall() as stalls:
+    async with longest_event_loop_stall() as stalls:
         started = time.perf_counter()
         count = await lite.run(lambda s: s.scalar(LONG_READ), readonly=True)
         took = time.perf_counter() - started
@@ -134,29 +112,12 @@ async def test_a_read_that_swallows_the_interruption_is_still_run_in_full(lite: 
     assert await lite.run(read, readonly=True) == 2_000_000
 
 
-@contextlib.contextmanager
-def _exclusive_lock(path: Path, held: threading.Event, release: threading.Event) -> Iterator[None]:
+def _exclusive_lock(
+    path: Path, held: threading.Event, release: threading.Event
+) -> contextlib.AbstractContextManager[None]:
     """Another connection holding an EXCLUSIVE lock on a rollback-journal database: readers
     must wait for it (they never do in WAL mode)."""
-
-    def hold() -> None:
-        other = sqlite3.connect(path, isolation_level=None)
-        try:
-            other.execute("BEGIN EXCLUSIVE")
-            other.execute("UPDATE items SET value = 5")
-            held.set()
-            release.wait(10)
-            other.execute("COMMIT")
-        finally:
-            other.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join(10)
+    return sqlite_lock_held(path, "BEGIN EXCLUSIVE", "UPDATE items SET value = 5", held, release)
 
 
 async def test_a_read_that_would_wait_for_a_lock_waits_on_a_thread(
@@ -173,7 +134,7 @@ async def test_a_read_that_would_wait_for_a_lock_waits_on_a_thread(
     try:
         with _exclusive_lock(path, held, release):
             assert await asyncio.to_thread(held.wait, 10)
-            async with _longest_stall() as stalls:
+            async with longest_event_loop_stall() as stalls:
                 reading = asyncio.create_task(_value(db))
                 await asyncio.sleep(0.2)
                 assert not reading.done()  # waiting for the lock, on a thread

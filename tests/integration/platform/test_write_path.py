@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -23,6 +22,7 @@ from services.platform import db as db_module
 from services.platform import sqlite_inline
 from services.platform.config import load_config
 from services.platform.db import Database, new_metadata
+from tests.helpers import longest_event_loop_stall, sqlite_lock_held
 
 metadata = new_metadata()
 items = Table(
@@ -58,29 +58,6 @@ def _moved_to_a_thread(caplog: pytest.LogCaptureFixture) -> bool:
 async def _count(db: Database, prefix: str) -> int:
     stmt = select(func.count()).select_from(items).where(items.c.name.like(f"{prefix}%"))
     return int(await db.run(lambda s: s.scalar(stmt), readonly=True) or 0)
-
-
-@contextlib.asynccontextmanager
-async def _longest_stall() -> AsyncIterator[list[float]]:
-    """The longest time the event loop went without running a 1 ms ticker."""
-    stalls = [0.0]
-
-    async def tick() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            stalls[0] = max(stalls[0], now - last)
-            last = now
-
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0.01)
-    try:
-        yield stalls
-    finally:
-        ticker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ticker
 
 
 async def test_short_writes_run_inline_and_commit(
@@ -122,7 +99,7 @@ async def test_a_long_write_completes_on_a_thread_without_stalling_the_loop(
     lite: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, "ecom.db")
-    async with _longest_stall() as stalls:
+    async with longest_event_loop_stall() as stalls:
         started = time.perf_counter()
         await lite.run(lambda s: s.execute(LONG_WRITE))
         took = time.perf_counter() - started
@@ -153,28 +130,17 @@ async def test_a_write_that_swallows_the_interruption_commits_nothing_of_that_at
     assert await _count(lite, "bulk-") == 200_000
 
 
-@contextlib.contextmanager
-def _other_writer(path: Path, held: threading.Event, release: threading.Event) -> Iterator[None]:
+def _other_writer(
+    path: Path, held: threading.Event, release: threading.Event
+) -> contextlib.AbstractContextManager[None]:
     """Another process's writer (another connection): holds the write lock until released."""
-
-    def hold() -> None:
-        other = sqlite3.connect(path, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("UPDATE write_items SET value = 100 WHERE name = 'a'")
-            held.set()
-            release.wait(10)
-            other.execute("COMMIT")
-        finally:
-            other.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        yield
-    finally:
-        release.set()
-        holder.join(10)
+    return sqlite_lock_held(
+        path,
+        "BEGIN IMMEDIATE",
+        "UPDATE write_items SET value = 100 WHERE name = 'a'",
+        held,
+        release,
+    )
 
 
 async def test_a_write_that_would_wait_for_another_writer_waits_on_a_thread(
@@ -191,7 +157,7 @@ async def test_a_write_that_would_wait_for_another_writer_waits_on_a_thread(
 
     with _other_writer(path, held, release):
         assert await asyncio.to_thread(held.wait, 10)
-        async with _longest_stall() as stalls:
+        async with longest_event_loop_stall() as stalls:
             writing = asyncio.create_task(lite.run(bump))
             await asyncio.sleep(0.2)
             assert not writing.done()  # waiting for the other writer, on a thread
