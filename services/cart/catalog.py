@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ecom.common.v1 import calculation_pb2, channel_pb2
 from ecom.spi.catalog.v1 import catalog_provider_service_pb2 as catalog_spi
@@ -146,15 +147,22 @@ def _entries(
         ref = answered_ref(item.catalog_reference)
         if ref is None or ref not in requested or not item.HasField("data"):
             continue  # not asked for, or no data: ignored / treated as unknown (SPI contract)
-        problem = data_problem(item.data)
+        data = item.data.SerializeToString()
+        problem = _problem_of(data)
         if problem is not None:
             problems.append(f"catalog item {ref.item_id!r}: {problem}")
             rejected.add(ref)
             continue
-        found[ref] = CatalogEntry(CatalogStatus.FOUND, item.data.SerializeToString())
+        found[ref] = CatalogEntry(CatalogStatus.FOUND, data)
     for ref in requested - found.keys() - rejected:
         found[ref] = CatalogEntry(CatalogStatus.NOT_FOUND)
     return found, problems
+
+
+@lru_cache(maxsize=4096)
+def _problem_of(data: bytes) -> str | None:
+    """`data_problem` of serialized item data: a cart reads the same items again and again."""
+    return data_problem(catalog_spi.CatalogItemData.FromString(data))
 
 
 def data_problem(data: catalog_spi.CatalogItemData) -> str | None:

@@ -318,12 +318,13 @@ def changed(old: Cart, new: Cart) -> bool:
     """Whether `new` differs from `old` in anything but catalog data (which refreshes by itself
     and is no change of the caller's)."""
 
-    def strip(cart: Cart) -> Cart:
-        return replace(
-            cart, lines=tuple(replace(line, catalog=CatalogEntry()) for line in cart.lines)
-        )
-
-    return strip(old) != strip(new)
+    # Every field of a line but its catalog entry, then every field of the cart but its lines.
+    if len(old.lines) != len(new.lines) or any(
+        a.id != b.id or a.ref != b.ref or a.quantity != b.quantity
+        for a, b in zip(old.lines, new.lines, strict=True)
+    ):
+        return True
+    return replace(old, lines=()) != replace(new, lines=())
 
 
 # --------------------------------------------------------------------------- merging carts

@@ -34,6 +34,11 @@ class Presenter:
             self.target = conversion
             self.rate = rate
 
+    @property
+    def key(self) -> tuple[str, str, str, Decimal | None]:
+        """Everything a price shown by this presenter depends on, besides the amount."""
+        return (self.currency, self.locale, self.target, self.rate)
+
     def price(self, amount: Decimal, *, exact: bool = False) -> money_pb2.Price:
         """A computed amount (rounded to the minor unit), or with `exact` a unit price echoed
         as the catalog gave it (sub-unit digits kept)."""

@@ -17,11 +17,9 @@ from services.platform.inputs import MalformedOptions, canonical_options
 
 def ref_from_proto(reference: catalog_pb2.CatalogReference) -> CatalogRef:
     """Raises MalformedOptions; ids are checked by the request validation."""
-    return CatalogRef(
-        app_id=reference.app_id,
-        item_id=reference.catalog_item_id,
-        options=canonical_options(reference.options),
-    )
+    # Most references have no options: skip the JSON round trip ("{}" is what it gives them).
+    options = canonical_options(reference.options) if reference.options.fields else "{}"
+    return CatalogRef(app_id=reference.app_id, item_id=reference.catalog_item_id, options=options)
 
 
 def ref_to_proto(ref: CatalogRef) -> catalog_pb2.CatalogReference:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -82,6 +83,30 @@ def line_item(line: Line, money: Presenter) -> line_item_pb2.LineItem:
     elif status is CatalogStatus.NOT_FOUND:
         item.availability.status = catalog_pb2.AVAILABILITY_STATUS_NOT_FOUND
     return item
+
+
+#: Rendered lines by (line, presenter key), least recently used first.
+_SHOWN: OrderedDict[tuple[Line, tuple[object, ...]], line_item_pb2.LineItem] = OrderedDict()
+_SHOWN_MAX = 4096
+
+
+def shown_line_items(lines: Sequence[Line], money: Presenter) -> list[line_item_pb2.LineItem]:
+    """`line_item` of each line, remembered: a cart shows mostly the lines it showed on the
+    previous call. The messages are shared: only put them into other messages (which copies
+    them), never change them."""
+    key = money.key
+    items = []
+    for line in lines:
+        wanted = (line, key)
+        item = _SHOWN.get(wanted)
+        if item is None:
+            item = _SHOWN[wanted] = line_item(line, money)
+            if len(_SHOWN) > _SHOWN_MAX:
+                _SHOWN.popitem(last=False)
+        else:
+            _SHOWN.move_to_end(wanted)
+        items.append(item)
+    return items
 
 
 def _availability(data: catalog_spi.CatalogItemData, quantity: int) -> catalog_pb2.Availability:
@@ -190,7 +215,7 @@ def cart_message(
         buyer.user_id = cart.buyer.id
     message = cart_pb2.Cart(
         id=cart.id,
-        line_items=items if items is not None else [line_item(line, money) for line in cart.lines],
+        line_items=items if items is not None else shown_line_items(cart.lines, money),
         buyer_note=cart.buyer_note,
         buyer_info=buyer,
         currency=cart.currency,

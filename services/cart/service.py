@@ -39,7 +39,7 @@ from services.cart.render import cart_message, line_item
 from services.cart.replay import stored_response
 from services.cart.sessions import SessionStore, buyer_key
 from services.cart.totals import Deadline, EstimateOptions, Estimator
-from services.cart.valuation import priced_lines, value_lines
+from services.cart.valuation import PricedLine, priced_lines, value_lines
 from services.platform import errors
 from services.platform.db import Database, utcnow
 from services.platform.idempotency import MAX_REQUEST_ID_LENGTH, run_idempotent
@@ -167,12 +167,18 @@ class Carts:
         return domain.apply_catalog(cart, read.entries)
 
     async def _discounts_for(
-        self, cart: Cart, deadline: Deadline | None = None, discounts: Discounts | None = None
+        self,
+        cart: Cart,
+        deadline: Deadline | None = None,
+        discounts: Discounts | None = None,
+        priced: Sequence[PricedLine] | None = None,
     ) -> DiscountsResult:
+        if priced is None:
+            priced = priced_lines(cart)
         return await for_cart(
             discounts or self._discounts,
             cart,
-            [p.discount_line() for p in priced_lines(cart)],
+            [p.discount_line() for p in priced],
             remaining_s=deadline.remaining() if deadline else None,
         )
 
@@ -182,9 +188,10 @@ class Carts:
     async def view(self, cart: Cart, known: Discounts | None = None) -> cart_pb2.Cart:
         """The cart as the API returns it, discount amounts computed now (or remembered by
         `known`, see `services.cart.prefetch`)."""
-        discounts = await self._discounts_for(cart, discounts=known)
+        priced = priced_lines(cart)  # once, for the discounts and the values
+        discounts = await self._discounts_for(cart, discounts=known, priced=priced)
         money = Presenter(cart, self._settings(cart))
-        return cart_message(cart, value_lines(cart, discounts), discounts, money)
+        return cart_message(cart, value_lines(cart, discounts, priced), discounts, money)
 
     async def get(self, caller: Caller, cart_id: str, deadline: Deadline) -> cart_pb2.Cart:
         cart = await self._read(caller, cart_id)
@@ -242,12 +249,13 @@ class Carts:
 
     async def _prepare(
         self, cart: Cart, op: Op, items: Sequence[NewLine], deadline: Deadline
-    ) -> CatalogRead:
-        """Run the rule on the cart as read (fail fast), then read the catalog for the result."""
+    ) -> tuple[Cart, CatalogRead]:
+        """Run the rule on the cart as read (fail fast), then read the catalog for the result;
+        returns the predicted result and what the catalog said."""
         predicted = op(cart)
         read, _ = await self._read_catalog(predicted, deadline)
         self._check_new_items(items, read)
-        return read
+        return predicted, read
 
     async def _prefetch_discounts(
         self, cart: Cart, predicted: Cart, read: CatalogRead, deadline: Deadline
@@ -341,12 +349,12 @@ class Carts:
             raise gone()
         domain.check_access(cart, caller)
         errors.check_revision(RESOURCE, revision, cart.revision)
-        read = await self._prepare(cart, op, items, deadline)
-        known = await self._prefetch_discounts(cart, op(cart), read, deadline)
+        predicted, read = await self._prepare(cart, op, items, deadline)
+        known = await self._prefetch_discounts(cart, predicted, read, deadline)
 
         async def unit(session: AsyncSession) -> M:
             async def produce() -> M:
-                current = await store.load(session, caller.site, cart_id, lock=True)
+                current = await store.load(session, caller.site, cart_id, lock=True, known=cart)
                 if not isinstance(current, Cart):
                     raise gone()
                 domain.check_access(current, caller)
@@ -380,7 +388,7 @@ class Carts:
             blank = _blank(str(uuid.uuid4()), caller.site, buyer, settings)
             return domain.add_lines(template(blank), items)
 
-        read = await self._prepare(build(), lambda cart: cart, items, deadline)
+        _, read = await self._prepare(build(), lambda cart: cart, items, deadline)
 
         async def unit(session: AsyncSession) -> cart_service_pb2.CreateCartResponse:
             async def produce() -> cart_service_pb2.CreateCartResponse:
@@ -508,7 +516,7 @@ class Carts:
 
         async def unit(session: AsyncSession) -> cart_service_pb2.CreateCheckoutResponse:
             async def produce() -> cart_service_pb2.CreateCheckoutResponse:
-                current = await store.load(session, caller.site, cart_id, lock=True)
+                current = await store.load(session, caller.site, cart_id, lock=True, known=cart)
                 if isinstance(current, Cart) and not current.checkout_id:
                     await self._updated(session, current, replace(current, checkout_id=checkout_id))
                 return cart_service_pb2.CreateCheckoutResponse(checkout_id=checkout_id)
@@ -582,10 +590,11 @@ class Carts:
         base = existing or _blank(mapped or "", caller.site, buyer, settings)
         if existing is not None:
             errors.check_revision(RESOURCE, revision, existing.revision)
-        read = await self._prepare(base, lambda c: domain.add_lines(c, items), items, deadline)
+        predicted, read = await self._prepare(
+            base, lambda c: domain.add_lines(c, items), items, deadline
+        )
         known = None
         if existing is not None:
-            predicted = domain.add_lines(existing, items)
             known = await self._prefetch_discounts(existing, predicted, read, deadline)
 
         cart_id = mapped
@@ -594,7 +603,7 @@ class Carts:
         for _ in range(_CURRENT_CART_ATTEMPTS):
             try:
                 return await self._add_or_create(
-                    caller, cart_id, buyer, settings, items, read, revision, idem, known
+                    caller, cart_id, buyer, settings, items, read, revision, idem, known, existing
                 )
             except _Gone:
                 cart_id = await self.sessions.claim(
@@ -615,10 +624,13 @@ class Carts:
         revision: int,
         idem: Idempotency,
         known: Discounts | None = None,
+        existing: Cart | None = None,
     ) -> cart_pb2.Cart:
+        """`existing` is the cart as read before (not re-read when it is still the stored one)."""
+
         async def unit(session: AsyncSession) -> current_cart_service_pb2.AddToCurrentCartResponse:
             async def produce() -> current_cart_service_pb2.AddToCurrentCartResponse:
-                current = await store.load(session, caller.site, cart_id, lock=True)
+                current = await store.load(session, caller.site, cart_id, lock=True, known=existing)
                 if current is None:
                     if revision:
                         raise errors.RevisionMismatch(RESOURCE, revision, 0)

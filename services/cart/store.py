@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.cart.domain import (
     Buyer,
@@ -27,17 +28,53 @@ from services.cart.domain import (
     ShippingChoice,
 )
 from services.cart.tables import cart_lines, carts
-from services.platform.db import dialect_of, insert_if_absent
+from services.platform.db import insert_if_absent
 
-_LINE_COLUMNS = (
-    cart_lines.c.id.label("line_id"),
-    cart_lines.c.app_id,
-    cart_lines.c.catalog_item_id,
-    cart_lines.c.options,
-    cart_lines.c.quantity,
-    cart_lines.c.catalog_status,
-    cart_lines.c.catalog_data,
+# Statements are built once, here: a statement built per call costs more CPU to construct and
+# to derive its compiled-cache key than SQLite takes to run it. Values are bound at execution.
+_CART = sa.select(carts).where(
+    carts.c.id == sa.bindparam("cart_id"), carts.c.site == sa.bindparam("site")
 )
+_LINES = (
+    sa.select(
+        cart_lines.c.id,
+        cart_lines.c.app_id,
+        cart_lines.c.catalog_item_id,
+        cart_lines.c.options,
+        cart_lines.c.quantity,
+        cart_lines.c.catalog_status,
+        cart_lines.c.catalog_data,
+    )
+    .where(cart_lines.c.cart_id == sa.bindparam("cart_id"))
+    .order_by(cart_lines.c.position)
+)
+#: What tells whether a cart read earlier is still the stored one; FOR UPDATE on PostgreSQL
+#: (SQLite renders no FOR UPDATE: its unit of work holds the database's write lock already).
+_HEAD = (
+    sa.select(carts.c.revision, carts.c.deleted)
+    .where(carts.c.id == sa.bindparam("cart_id"), carts.c.site == sa.bindparam("site"))
+    .with_for_update()
+)
+_INSERT_LINES = sa.insert(cart_lines)
+_UPDATE_LINES = (
+    sa.update(cart_lines)
+    .where(cart_lines.c.id == sa.bindparam("b_id"))
+    .values(
+        position=sa.bindparam("b_position"),
+        quantity=sa.bindparam("b_quantity"),
+        catalog_status=sa.bindparam("b_catalog_status"),
+        catalog_data=sa.bindparam("b_catalog_data"),
+    )
+)
+_DELETE_LINES = sa.delete(cart_lines).where(
+    cart_lines.c.id.in_(sa.bindparam("line_ids", expanding=True))
+)
+#: Cart columns a save never changes.
+_FIXED = frozenset({"id", "site", "created"})
+#: UPDATE carts statements by the set of columns they write (a save writes what changed).
+_cart_updates: dict[frozenset[str], sa.Update] = {}
+#: CatalogStatus by stored value (0, 1, 2): a tuple index is cheaper than the enum call.
+_STATUSES = tuple(CatalogStatus)
 
 
 class Tombstone:
@@ -48,40 +85,57 @@ TOMBSTONE = Tombstone()
 
 
 async def load(
-    session: AsyncSession, site: str, cart_id: str, *, lock: bool = False
+    session: AsyncSession,
+    site: str,
+    cart_id: str,
+    *,
+    lock: bool = False,
+    known: Cart | None = None,
 ) -> Cart | Tombstone | None:
     """The live cart, TOMBSTONE when it was deleted, None when it never existed on `site`.
 
-    The cart row joined with its lines, in one statement (a cart is read on every call, so the
-    round trip saved matters more than the cart columns repeated on each line's row); with
-    `lock` on PostgreSQL, after the statement that takes the row lock.
+    With `lock`, the cart's row lock is taken first on PostgreSQL (SQLite's unit of work holds
+    the write lock already), in a statement of its own: it is what serializes the writers of a
+    cart. Locking inside a join with the lines would be wrong: after waiting for the lock,
+    PostgreSQL re-checks only the locked row, and the lines joined to it would still be those of
+    the snapshot taken before the wait (a lost update). The reads below start after the lock is
+    held, so under READ COMMITTED they see the previous writer's lines.
+
+    `known` is the same cart as read earlier (outside this unit of work): when the stored
+    revision is still its revision, it is returned as is, without reading it again. That is
+    exact because every change of a cart or of its lines is written with a new revision, in
+    the same transaction (`save`, `delete`).
     """
-    stmt = (
-        sa.select(carts, *_LINE_COLUMNS)
-        .select_from(carts.outerjoin(cart_lines, cart_lines.c.cart_id == carts.c.id))
-        .where(carts.c.id == cart_id, carts.c.site == site)
-        .order_by(cart_lines.c.position)
-    )
-    if lock and dialect_of(session) == "postgresql":
-        # Take the cart row's lock first, in a statement of its own: it is what serializes the
-        # writers of a cart. Locking inside the join would be wrong: after waiting for the lock,
-        # PostgreSQL re-checks only the locked row, and the lines joined to it would still be
-        # those of the snapshot taken before the wait (a lost update). The read below starts
-        # after the lock is held, so under READ COMMITTED it sees the previous writer's lines.
-        # (On SQLite the unit of work already holds the database's write lock.)
-        locked = await session.execute(
-            sa.select(carts.c.id)
-            .where(carts.c.id == cart_id, carts.c.site == site)
-            .with_for_update()
-        )
-        if locked.first() is None:
+    return await session.run_sync(_load, site, cart_id, lock, known)
+
+
+def _load(
+    session: Session, site: str, cart_id: str, lock: bool, known: Cart | None
+) -> Cart | Tombstone | None:
+    # One greenlet hop for all the statements of the read (`run_sync`), not one per statement.
+    conn = session.connection()
+    key = {"cart_id": cart_id, "site": site}
+    if lock and (known is not None or conn.dialect.name == "postgresql"):
+        head = conn.execute(_HEAD, key).first()
+        if head is None:
             return None
-    rows = (await session.execute(stmt)).all()
-    if not rows:
+        if head.deleted is not None:
+            return TOMBSTONE
+        if (
+            known is not None
+            and known.id == cart_id
+            and known.site == site
+            and known.revision == head.revision
+        ):
+            return known
+    row = conn.execute(_CART, key).first()
+    if row is None:
         return None
-    if rows[0].deleted is not None:
+    if row.deleted is not None:
         return TOMBSTONE
-    return _cart(rows[0], [row for row in rows if row.line_id is not None])
+    # Lines in a statement of their own (not joined to the cart): the cart's columns are then
+    # read and converted once, not once per line.
+    return _cart(row, conn.execute(_LINES, key).all())
 
 
 async def find_by_checkout(session: AsyncSession, site: str, checkout_id: str) -> Cart | None:
@@ -101,52 +155,65 @@ async def insert(session: AsyncSession, cart: Cart) -> bool:
     which is how two concurrent first adds of one visitor agree on who creates the cart."""
     if not await insert_if_absent(session, carts, _cart_values(cart), ("id",)):
         return False
-    await _insert_lines(session, cart.id, list(enumerate(cart.lines)))
+    await session.run_sync(_insert_lines, cart.id, list(enumerate(cart.lines)))
     return True
 
 
 async def save(session: AsyncSession, old: Cart, new: Cart) -> None:
-    """Write `new` over `old` (same cart, loaded under lock in this unit of work)."""
-    values = _cart_values(new)
-    del values["id"], values["site"], values["created"]
-    await session.execute(sa.update(carts).where(carts.c.id == new.id).values(**values))
+    """Write `new` over `old` (same cart, loaded under lock in this unit of work): the cart
+    columns that changed, and only the lines that were added, changed or removed."""
+    await session.run_sync(_save, old, new)
+
+
+def _save(session: Session, old: Cart, new: Cart) -> None:
+    conn = session.connection()
+    before_values = _cart_values(old)
+    changed = {
+        name: value
+        for name, value in _cart_values(new).items()
+        if name not in _FIXED and value != before_values[name]
+    }
+    if changed:
+        conn.execute(
+            _cart_update(frozenset(changed)),
+            {"b_cart_id": new.id, **{f"b_{name}": value for name, value in changed.items()}},
+        )
     before = {line.id: (position, line) for position, line in enumerate(old.lines)}
     after = {line.id for line in new.lines}
     removed = [line_id for line_id in before if line_id not in after]
     if removed:
-        await session.execute(sa.delete(cart_lines).where(cart_lines.c.id.in_(removed)))
+        conn.execute(_DELETE_LINES, {"line_ids": removed})
     added: list[tuple[int, Line]] = []
     updates: list[dict[str, Any]] = []
     for position, line in enumerate(new.lines):
         previous = before.get(line.id)
         if previous is None:
             added.append((position, line))
-        elif previous != (position, line):
+        elif previous[0] != position or previous[1] != line:
             updates.append(
                 {
-                    "line_id": line.id,
-                    "position": position,
-                    "quantity": line.quantity,
-                    "catalog_status": int(line.catalog.status),
-                    "catalog_data": line.catalog.data,
+                    "b_id": line.id,
+                    "b_position": position,
+                    "b_quantity": line.quantity,
+                    "b_catalog_status": int(line.catalog.status),
+                    "b_catalog_data": line.catalog.data,
                 }
             )
     if updates:
+        conn.execute(_UPDATE_LINES, updates)  # executemany: one statement for all of them
+    _insert_lines(session, new.id, added)
+
+
+def _cart_update(columns: frozenset[str]) -> sa.Update:
+    stmt = _cart_updates.get(columns)
+    if stmt is None:
         stmt = (
-            sa.update(cart_lines)
-            .where(cart_lines.c.id == sa.bindparam("line_id"))
-            .values(
-                position=sa.bindparam("position"),
-                quantity=sa.bindparam("quantity"),
-                catalog_status=sa.bindparam("catalog_status"),
-                catalog_data=sa.bindparam("catalog_data"),
-            )
+            sa.update(carts)
+            .where(carts.c.id == sa.bindparam("b_cart_id"))
+            .values({name: sa.bindparam(f"b_{name}") for name in sorted(columns)})
         )
-        # executemany: one round trip for all changed lines.
-        conn = await session.connection()
-        await conn.execute(stmt, updates)
-    if added:
-        await _insert_lines(session, new.id, added)
+        _cart_updates[columns] = stmt
+    return stmt
 
 
 async def delete(session: AsyncSession, cart: Cart, now: datetime) -> None:
@@ -159,15 +226,7 @@ async def delete(session: AsyncSession, cart: Cart, now: datetime) -> None:
     )
 
 
-async def release_lines(session: AsyncSession, lines: Sequence[Line]) -> None:
-    """Delete line rows so that their ids can move to another cart (merge) in this unit."""
-    if lines:
-        await session.execute(
-            sa.delete(cart_lines).where(cart_lines.c.id.in_([line.id for line in lines]))
-        )
-
-
-async def _insert_lines(session: AsyncSession, cart_id: str, lines: list[tuple[int, Line]]) -> None:
+def _insert_lines(session: Session, cart_id: str, lines: list[tuple[int, Line]]) -> None:
     if not lines:
         return
     rows = [
@@ -184,7 +243,7 @@ async def _insert_lines(session: AsyncSession, cart_id: str, lines: list[tuple[i
         }
         for position, line in lines
     ]
-    await session.execute(sa.insert(cart_lines), rows)
+    session.connection().execute(_INSERT_LINES, rows)
 
 
 def _cart_values(cart: Cart) -> dict[str, Any]:
@@ -256,10 +315,10 @@ def _cart(row: Any, lines: Sequence[Any]) -> Cart:
         ),
         lines=tuple(
             Line(
-                id=line.line_id,
-                ref=CatalogRef(line.app_id, line.catalog_item_id, line.options),
-                quantity=int(line.quantity),
-                catalog=CatalogEntry(CatalogStatus(line.catalog_status), bytes(line.catalog_data)),
+                line.id,
+                CatalogRef(line.app_id, line.catalog_item_id, line.options),
+                line.quantity,
+                CatalogEntry(_STATUSES[line.catalog_status], bytes(line.catalog_data)),
             )
             for line in lines
         ),
@@ -273,6 +332,5 @@ __all__ = [
     "find_by_checkout",
     "insert",
     "load",
-    "release_lines",
     "save",
 ]

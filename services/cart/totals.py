@@ -44,7 +44,7 @@ from services.cart.render import (
     applied_discounts,
     cart_message,
     contact_info,
-    line_item,
+    shown_line_items,
 )
 from services.cart.valuation import PricedLine, priced_lines, pricing_input
 from services.platform.errors import Unavailable
@@ -167,7 +167,7 @@ class Estimator:
     ) -> cart_service_pb2.EstimateTotalsResponse:
         money = Presenter(cart, settings)
         priced = priced_lines(cart)
-        items = [line_item(line, money) for line in cart.lines]
+        items = shown_line_items(cart.lines, money)  # shared: only ever copied into requests
         contact = contact_info(cart) or address_pb2.AddressWithContact()
         destination = _usable(options.shipping_address) or _usable(contact.address)
         billing = _usable(options.billing_address)

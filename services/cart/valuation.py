@@ -152,7 +152,11 @@ def pricing_input(
     )
 
 
-def value_lines(cart: Cart, discounts: DiscountsResult) -> PricingResult:
-    """The lines and their discounts alone (no shipping, fees or tax): what a cart shows."""
-    priced = priced_lines(cart)
+def value_lines(
+    cart: Cart, discounts: DiscountsResult, priced: Sequence[PricedLine] | None = None
+) -> PricingResult:
+    """The lines and their discounts alone (no shipping, fees or tax): what a cart shows.
+    `priced` is `priced_lines(cart)` when the caller has it already."""
+    if priced is None:
+        priced = priced_lines(cart)
     return calculate(pricing_input(cart, priced, discounts))

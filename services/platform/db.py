@@ -410,7 +410,9 @@ class Database:
         """True when a round trip to the database works (health checks)."""
 
         async def probe() -> None:
-            async with self.engine.connect() as conn:
+            # Read-only: on SQLite a write transaction would take the database's write lock,
+            # and writers that find it taken start over on the threaded driver.
+            async with self._engine(True, None).connect() as conn:
                 await conn.execute(text("SELECT 1"))
 
         try:

@@ -27,7 +27,7 @@ from typing import Any
 
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
-from sqlalchemy import Row, delete, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,23 +56,52 @@ def _transaction_time(session: AsyncSession) -> datetime:
     return stamp
 
 
-async def next_entity_sequence(
-    session: AsyncSession, *, site: str, stream: str, entity_id: str
-) -> int:
-    values = {"site": site, "stream": stream, "entity_id": entity_id, "last_sequence": 1}
-    dialect_insert: Any = (
-        postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-    )
-    stmt = (
+def _next_sequence_statement(dialect_insert: Any) -> Any:
+    return (
         dialect_insert(entity_sequences)
-        .values(**values)
+        .values(
+            site=bindparam("b_site"),
+            stream=bindparam("b_stream"),
+            entity_id=bindparam("b_entity_id"),
+            last_sequence=1,
+        )
         .on_conflict_do_update(
             index_elements=["site", "stream", "entity_id"],
             set_={"last_sequence": entity_sequences.c.last_sequence + 1},
         )
         .returning(entity_sequences.c.last_sequence)
     )
-    return int((await session.execute(stmt)).scalar_one())
+
+
+# Built once: every event write runs these, and building a statement (and deriving its
+# compiled-cache key) per call costs more CPU than the database takes to run it.
+_NEXT_SEQUENCE = {
+    "postgresql": _next_sequence_statement(postgresql.insert),
+    "sqlite": _next_sequence_statement(sqlite.insert),
+}
+_INSERT_EVENT = insert(outbox)
+_HAS_UNPUBLISHED = select(outbox.c.id).where(outbox.c.published_at.is_(None)).limit(1)
+_UNPUBLISHED = (
+    select(outbox)
+    .where(outbox.c.published_at.is_(None))
+    .order_by(outbox.c.id)
+    .limit(bindparam("b_limit"))
+)
+_MARK_PUBLISHED = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(published_at=bindparam("b_now"))
+)
+
+
+async def next_entity_sequence(
+    session: AsyncSession, *, site: str, stream: str, entity_id: str
+) -> int:
+    result = await session.execute(
+        _NEXT_SEQUENCE[dialect_of(session)],
+        {"b_site": site, "b_stream": stream, "b_entity_id": entity_id},
+    )
+    return int(result.scalar_one())
 
 
 async def record_event(
@@ -89,16 +118,17 @@ async def record_event(
     packed.Pack(payload, deterministic=True)
     sequence = await next_entity_sequence(session, site=site, stream=stream, entity_id=entity_id)
     await session.execute(
-        insert(outbox).values(
-            event_id=str(uuid.uuid4()),
-            site=site,
-            type=type,
-            entity_id=entity_id,
-            entity_sequence=sequence,
-            payload_type=packed.type_url,
-            payload=packed.value,
-            event_time=_transaction_time(session),
-        )
+        _INSERT_EVENT,
+        {
+            "event_id": str(uuid.uuid4()),
+            "site": site,
+            "type": type,
+            "entity_id": entity_id,
+            "entity_sequence": sequence,
+            "payload_type": packed.type_url,
+            "payload": packed.value,
+            "event_time": _transaction_time(session),
+        },
     )
     notify_on_commit(session)
 
@@ -122,14 +152,12 @@ async def try_lock_relay(session: AsyncSession) -> bool:
 
 
 async def has_unpublished(session: AsyncSession) -> bool:
-    stmt = select(outbox.c.id).where(outbox.c.published_at.is_(None)).limit(1)
-    return (await session.execute(stmt)).first() is not None
+    return (await session.execute(_HAS_UNPUBLISHED)).first() is not None
 
 
 async def unpublished(session: AsyncSession, limit: int) -> Sequence[Row[Any]]:
     """The oldest unpublished rows, in id (= per-entity commit) order."""
-    stmt = select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(limit)
-    return (await session.execute(stmt)).all()
+    return (await session.execute(_UNPUBLISHED, {"b_limit": limit})).all()
 
 
 def to_event(row: Row[Any]) -> event_pb2.Event:
@@ -147,7 +175,7 @@ def to_event(row: Row[Any]) -> event_pb2.Event:
 
 
 async def mark_published(session: AsyncSession, ids: Sequence[int]) -> None:
-    await session.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=utcnow()))
+    await session.execute(_MARK_PUBLISHED, {"b_ids": list(ids), "b_now": utcnow()})
 
 
 async def purge_published(session: AsyncSession, older_than: datetime, limit: int = 1000) -> int:
