@@ -13,9 +13,11 @@ Fees and validations depend on the selected shipping option (its price goes into
 request, the totals into the validation request), which is known only after the shipping
 answers. Round 2 therefore sends them the option the checkout had (or the one the buyer asked
 for, at its last quoted price); when the shipping answers select another option or price, fees
-and validations alone are asked again with the real one. The usual mutation (a buyer detail, a
-line) keeps the option and costs one round; a new destination costs one more, still bounded by
-the budget. A provider that hangs costs at most its deadline and becomes a calculation error.
+and validations alone are asked again with the real one. A checkout that ships but has no option
+yet (a new one) has nothing to speculate with: its fees and validations are asked only once,
+after the shipping answers. The usual mutation (a buyer detail, a line) keeps the option and
+costs one round; a new destination or a new checkout costs one more, still bounded by the
+budget. A provider that hangs costs at most its deadline and becomes a calculation error.
 
 Problems are data (`calculation_errors`, `violations`, line `availability`), never exceptions.
 """
@@ -196,16 +198,24 @@ class Calculator:
 
         ships = any(line.physical_properties.shippable for line in checkout.line_items)
         guess = _speculate(checkout, sources.requested_option) if ships else None
-        preliminary = self._price(checkout, priced, discounts, guess, (), None, settings)
         line_ids = {line.id for line in checkout.line_items}
         has_lines = bool(checkout.line_items)  # providers are not asked about nothing
+        # Without an option to speculate with, the answers would almost surely be asked again.
+        speculate = has_lines and not (ships and guess is None)
+        preliminary = (
+            self._price(checkout, priced, discounts, guess, (), None, settings)
+            if speculate
+            else None
+        )
         quotes = await self._quotes.quote(
             refs,
             QuoteRequests(
                 _shipping_request(checkout) if ships else None,
-                _fees_request(checkout, p, preliminary, discounts, guess) if has_lines else None,
+                _fees_request(checkout, p, preliminary, discounts, guess)
+                if preliminary is not None
+                else None,
                 _validations_request(checkout, p, preliminary, discounts, guess)
-                if has_lines
+                if preliminary is not None
                 else None,
             ),
             line_ids=line_ids,
@@ -214,8 +224,9 @@ class Calculator:
             remaining_s=budget.remaining(),
         )
         choice, requested = _select(quotes, sources.requested_option) if ships else (None, False)
-        if has_lines and choice != guess and (refs[Kind.ADDITIONAL_FEES] or refs[Kind.VALIDATIONS]):
-            # The shipping answers changed the option fees and validations were told about.
+        asked_again = has_lines and (not speculate or choice != guess)
+        if asked_again and (refs[Kind.ADDITIONAL_FEES] or refs[Kind.VALIDATIONS]):
+            # Fees and validations were not asked yet, or were told about another option.
             preliminary = self._price(checkout, priced, discounts, choice, (), None, settings)
             again = await self._quotes.quote(
                 {kind: refs[kind] for kind in (Kind.ADDITIONAL_FEES, Kind.VALIDATIONS)},

@@ -13,7 +13,7 @@ import base64
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from google.protobuf import json_format
@@ -93,7 +93,13 @@ class Sources:
         )
 
     def copy(self) -> Sources:
-        return Sources.from_json(self.to_json())
+        """A copy whose line sources can change without touching these (the data is bytes)."""
+        return Sources(
+            lines={line_id: replace(source) for line_id, source in self.lines.items()},
+            requested_option=self.requested_option,
+            coupon_code=self.coupon_code,
+            gift_card_code=self.gift_card_code,
+        )
 
 
 # --------------------------------------------------------------------------- buyers

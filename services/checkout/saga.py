@@ -104,6 +104,15 @@ class Placed:
     checkout: checkout_pb2.Checkout
 
 
+@dataclass(frozen=True)
+class _Lease:
+    """A placement this call holds, and the checkout as read in the transaction that took it
+    (current from then on: a running placement freezes the checkout for every mutation)."""
+
+    placement: Placement
+    stored: StoredCheckout
+
+
 class Placer:
     def __init__(
         self,
@@ -141,7 +150,7 @@ class Placer:
         problems.raise_if_any()
         site = caller.site
         deadline = deadline_of(remaining_s)
-        stored, _ = await self.service.read(site, request.id)
+        stored = await self._stored(site, request.id)
         authorize(caller, stored.buyer_kind, stored.buyer_id)
         if request.request_id:
             await self._claim_request_id(site, request.request_id, request.id)
@@ -150,16 +159,18 @@ class Placer:
             return done
         owner = f"{self._instance}:{uuid.uuid4().hex[:8]}"
         while True:
-            placement, finished = await self._acquire(site, request.id, owner, deadline)
+            lease, finished = await self._acquire(site, request.id, owner, deadline)
             if finished is not None:
                 return finished
-            assert placement is not None
+            assert lease is not None
             try:
-                return await self._run(caller, placement, request, owner, deadline)
+                return await self._run(caller, lease, request, deadline)
             except _Retake:
                 continue
             finally:
-                await self._let_go(request.id, owner)
+                # Completion and a dropped placement free the lease themselves.
+                if lease.placement.lease_owner == owner:
+                    await self._let_go(request.id, owner)
 
     async def _claim_request_id(self, site: str, request_id: str, checkout_id: str) -> None:
         async def unit(session: AsyncSession) -> str:
@@ -179,7 +190,7 @@ class Placer:
 
     async def _acquire(
         self, site: str, checkout_id: str, owner: str, deadline: float | None
-    ) -> tuple[Placement | None, Placed | None]:
+    ) -> tuple[_Lease | None, Placed | None]:
         """Hold the checkout's placement, or learn that it was completed meanwhile. Waits for
         another holder within the deadline."""
         pause = _POLL_FIRST_S
@@ -210,7 +221,7 @@ class Placer:
         deadline: float | None,
         *,
         start: bool = True,
-    ) -> Placement | Placed | None:
+    ) -> _Lease | Placed | None:
         """Take the placement's lease (starting a placement when there is none and `start`);
         the answer when the checkout is completed; None when someone else holds it."""
         stored = await store.load(session, site, checkout_id, lock=True)
@@ -238,7 +249,7 @@ class Placer:
                 updated=now,
             )
             await store.insert_placement(session, placement)
-            return placement
+            return _Lease(placement, stored)
         if placement.step == COMPLETED:
             return None  # completion is committing right now; look again
         if placement.lease_owner not in (None, owner) and (
@@ -247,7 +258,7 @@ class Placer:
             return None
         await store.update_placement(session, checkout_id, lease_owner=owner, lease_expires=expires)
         placement.lease_owner, placement.lease_expires = owner, expires
-        return placement
+        return _Lease(placement, stored)
 
     async def _let_go(self, checkout_id: str, owner: str) -> None:
         """Free the lease (when still ours) so the next call need not wait for it to expire."""
@@ -269,23 +280,27 @@ class Placer:
     async def _run(
         self,
         caller: Caller,
-        placement: Placement,
+        lease: _Lease,
         request: checkout_service_pb2.CreateOrderRequest,
-        owner: str,
         deadline: float | None,
     ) -> Placed:
         site = caller.site
+        placement = lease.placement
         checkout_id = placement.checkout_id
+        #: The checkout as stored, once this call validated it (nothing changes it afterwards).
+        validated: checkout_pb2.Checkout | None = None
         if placement.step in (VALIDATING, RESERVING):
-            checkout = await self._validate(caller, placement, request, deadline)
+            checkout = await self._validate(caller, placement, request, deadline, lease.stored)
             asked = await self._reserve(site, placement, checkout, deadline)
             placement.step, placement.reserved_apps = RESERVED, asked
             await self._set_step(checkout_id, RESERVED, reserved_apps=asked)
+            validated = checkout
         if placement.step == RESERVED:
-            stored = await self._stored(site, checkout_id)
+            if validated is None:  # resumed here: the checkout was validated by an earlier call
+                validated = (await self._stored(site, checkout_id)).checkout
             try:
                 order_id = await self.orders.create(
-                    site, order_from(stored.checkout), remaining_s=remaining(deadline)
+                    site, order_from(validated), remaining_s=remaining(deadline)
                 )
             except OrderRejected as rejected:
                 await self._compensate(site, placement)
@@ -325,13 +340,17 @@ class Placer:
         placement: Placement,
         request: checkout_service_pb2.CreateOrderRequest,
         deadline: float | None,
+        read: StoredCheckout,
     ) -> checkout_pb2.Checkout:
         """Step 1: recalculate, store (event when changed), check the preconditions. A failure
-        ends the placement (releasing what an interrupted earlier attempt may hold)."""
+        ends the placement (releasing what an interrupted earlier attempt may hold). `read` is
+        the checkout as the lease found it; a lost write race reads it again."""
         site = caller.site
+        stored: StoredCheckout | None = read
         try:
             while True:
-                stored = await self._stored(site, placement.checkout_id)
+                if stored is None:
+                    stored = await self._stored(site, placement.checkout_id)
                 check_revision("checkout", request.revision, stored.revision)
                 calculated = await self.service.calculate(
                     site,
@@ -342,6 +361,7 @@ class Placer:
                 try:
                     checkout = await self._store_validated(site, stored.revision, calculated)
                 except StaleWrite:
+                    stored = None
                     continue
                 preconditions.check(checkout, request.expected_total)
                 return checkout
@@ -528,6 +548,7 @@ class Placer:
 
         checkout = await self.db.run(unit)
         placement.step = COMPLETED
+        placement.lease_owner = placement.lease_expires = None
         placement.commit_pending = bool(placement.reserved_apps)
         placement.record_pending = placement.usage is not None
         return checkout
@@ -600,6 +621,7 @@ class Placer:
                 self._release_usage(site, placement),
             )
         await self._delete(placement.checkout_id)
+        placement.lease_owner = placement.lease_expires = None  # the lease went with the row
 
     async def _delete(self, checkout_id: str) -> None:
         await self.db.run(lambda session: store.delete_placement(session, checkout_id))
@@ -647,9 +669,9 @@ class Placer:
                 s, placement.site, placement.checkout_id, owner, None, start=False
             )
         )
-        if not isinstance(taken, Placement) or taken.step not in UNFINISHED:
+        if not isinstance(taken, _Lease) or taken.placement.step not in UNFINISHED:
             return False
-        placement = taken
+        placement = taken.placement
         if placement.step in (RESERVED, ORDERED) and placement.order_id is None:
             try:
                 placement.order_id = await self.orders.find(

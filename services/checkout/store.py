@@ -1,5 +1,8 @@
 """The checkout service's repository: SQLAlchemy Core statements behind small functions that
-take the unit of work's session. No rules here beyond what a statement needs."""
+take the unit of work's session. No rules here beyond what a statement needs.
+
+The statements of the purchase path are built once, with bound parameters (their names differ
+from the columns a SET clause writes), so a call neither rebuilds nor re-keys them."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ecom.checkout.v1 import checkout_pb2
 from services.checkout.domain import Sources, buyer_key
 from services.checkout.tables import checkouts, order_request_ids, placements
-from services.platform.db import for_update, insert_if_absent
+from services.platform.db import DialectName, dialect_of, for_update, insert_if_absent
 
 
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
@@ -38,6 +41,27 @@ class StoredCheckout:
     updated: datetime
     checkout: checkout_pb2.Checkout
     sources: Sources
+
+
+def _per_dialect(stmt: sa.Select[Any]) -> dict[DialectName, sa.Select[Any]]:
+    """`stmt` locking its rows, as `for_update` writes it for each dialect."""
+    return {dialect: for_update(dialect, stmt) for dialect in ("sqlite", "postgresql")}
+
+
+_LOAD = sa.select(checkouts).where(
+    checkouts.c.site == sa.bindparam("site"), checkouts.c.id == sa.bindparam("id")
+)
+_LOAD_LOCKED = _per_dialect(_LOAD)
+_INSERT = sa.insert(checkouts)
+_UPDATE = sa.update(checkouts).where(
+    checkouts.c.site == sa.bindparam("w_site"), checkouts.c.id == sa.bindparam("w_id")
+)
+_LOAD_PLACEMENT = sa.select(placements).where(placements.c.checkout_id == sa.bindparam("id"))
+_LOAD_PLACEMENT_LOCKED = _per_dialect(_LOAD_PLACEMENT)
+_UPDATE_PLACEMENT = sa.update(placements).where(
+    placements.c.checkout_id == sa.bindparam("w_checkout_id")
+)
+_DELETE_PLACEMENT = sa.delete(placements).where(placements.c.checkout_id == sa.bindparam("id"))
 
 
 def _stored(row: Any) -> StoredCheckout:
@@ -77,10 +101,8 @@ def _columns(checkout: checkout_pb2.Checkout, sources: Sources) -> dict[str, Any
 async def load(
     session: AsyncSession, site: str, checkout_id: str, *, lock: bool = False
 ) -> StoredCheckout | None:
-    stmt = sa.select(checkouts).where(checkouts.c.site == site, checkouts.c.id == checkout_id)
-    if lock:
-        stmt = for_update(session, stmt)
-    row = (await session.execute(stmt)).first()
+    stmt = _LOAD_LOCKED[dialect_of(session)] if lock else _LOAD
+    row = (await session.execute(stmt, {"site": site, "id": checkout_id})).first()
     return _stored(row) if row else None
 
 
@@ -98,7 +120,7 @@ async def insert(
     values |= _columns(checkout, sources)
     if checkout.cart_id:
         return await insert_if_absent(session, checkouts, values, ("site", "cart_id"))
-    await session.execute(sa.insert(checkouts).values(**values))
+    await session.execute(_INSERT, values)
     return True
 
 
@@ -107,11 +129,7 @@ async def update(
 ) -> None:
     values = _columns(checkout, sources)
     del values["created"]
-    await session.execute(
-        sa.update(checkouts)
-        .where(checkouts.c.site == site, checkouts.c.id == checkout.id)
-        .values(**values)
-    )
+    await session.execute(_UPDATE, {**values, "w_site": site, "w_id": checkout.id})
 
 
 # --------------------------------------------------------------------------- placements
@@ -154,10 +172,8 @@ def _placement(row: Any) -> Placement:
 async def load_placement(
     session: AsyncSession, checkout_id: str, *, lock: bool = False
 ) -> Placement | None:
-    stmt = sa.select(placements).where(placements.c.checkout_id == checkout_id)
-    if lock:
-        stmt = for_update(session, stmt)
-    row = (await session.execute(stmt)).first()
+    stmt = _LOAD_PLACEMENT_LOCKED[dialect_of(session)] if lock else _LOAD_PLACEMENT
+    row = (await session.execute(stmt, {"id": checkout_id})).first()
     return _placement(row) if row else None
 
 
@@ -180,13 +196,11 @@ async def insert_placement(session: AsyncSession, placement: Placement) -> bool:
 
 
 async def update_placement(session: AsyncSession, checkout_id: str, **values: Any) -> None:
-    await session.execute(
-        sa.update(placements).where(placements.c.checkout_id == checkout_id).values(**values)
-    )
+    await session.execute(_UPDATE_PLACEMENT, {**values, "w_checkout_id": checkout_id})
 
 
 async def delete_placement(session: AsyncSession, checkout_id: str) -> None:
-    await session.execute(sa.delete(placements).where(placements.c.checkout_id == checkout_id))
+    await session.execute(_DELETE_PLACEMENT, {"id": checkout_id})
 
 
 async def due_placements(

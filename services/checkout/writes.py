@@ -22,6 +22,11 @@ class StaleWrite(Exception):
 
 def unchanged(before: checkout_pb2.Checkout, after: checkout_pb2.Checkout) -> bool:
     """Equal apart from what every write changes (revision, updated_date)."""
+    if before.revision == after.revision and before.updated_date == after.updated_date:
+        # The usual case (a recalculation of the stored checkout): no copies to clear them.
+        return before.SerializeToString(deterministic=True) == after.SerializeToString(
+            deterministic=True
+        )
     a, b = checkout_pb2.Checkout(), checkout_pb2.Checkout()
     a.CopyFrom(before)
     b.CopyFrom(after)

@@ -69,12 +69,19 @@ def normalize_prices(
 ) -> None:
     """Check every Price in `message` (its amount must be a non-negative, or with `positive` a
     positive, decimal string) and rewrite it in canonical form with the computed fields."""
+    # An order repeats few amounts ("0.00" above all): each distinct one is written once.
+    written: dict[str, money_pb2.Price] = {}
     for where, value in _prices(message, path):
         if not value.amount:
             value.Clear()  # only `amount` is read: a Price without one says nothing
             continue
+        given = value.amount
+        done = written.get(given)
+        if done is not None:
+            value.CopyFrom(done)
+            continue
         try:
-            amount = parse_amount(value.amount, non_negative=True)
+            amount = parse_amount(given, non_negative=True)
         except InvalidAmountError as exc:
             problems.add(f"{where}.amount", str(exc))
             continue
@@ -82,6 +89,7 @@ def normalize_prices(
             problems.add(f"{where}.amount", "must be positive")
             continue
         present(value, amount, currency, locale)
+        written[given] = value
 
 
 def parse_positive(text: str, where: str, problems: errors.Violations) -> Decimal | None:

@@ -33,6 +33,31 @@ from services.platform.db import dialect_of, for_update
 FIRST_NUMBER = 10001
 
 
+def _next_number_statement(insert: Any) -> Any:
+    return (
+        insert(order_numbers)
+        .values(site=sa.bindparam("number_site"), last_number=FIRST_NUMBER)
+        .on_conflict_do_update(
+            index_elements=["site"],
+            set_={"last_number": order_numbers.c.last_number + 1},
+        )
+        .returning(order_numbers.c.last_number)
+    )
+
+
+# The statements of order creation (the busiest write), built once: a call binds values only.
+_NEXT_NUMBER = {
+    "sqlite": _next_number_statement(sqlite.insert),
+    "postgresql": _next_number_statement(postgresql.insert),
+}
+_INSERT_ORDER = sa.insert(orders)
+_INSERT_TAGS = sa.insert(order_tags)
+_INSERT_CATALOG_ITEMS = sa.insert(order_catalog_items)
+_ID_BY_CHECKOUT = sa.select(orders.c.id).where(
+    orders.c.site == sa.bindparam("site"), orders.c.checkout_id == sa.bindparam("checkout_id")
+)
+
+
 @dataclass
 class StoredOrder:
     """An order as loaded for a change: its message and the bookkeeping of the fulfillment events
@@ -66,34 +91,25 @@ class OrderStore:
         """The site's next order number. The counter row stays locked until the transaction
         ends, so concurrent creations on one site take consecutive numbers in turn, and a
         rolled-back creation gives its number back."""
-        stmt = (
-            self._insert(order_numbers)
-            .values(site=site, last_number=FIRST_NUMBER)
-            .on_conflict_do_update(
-                index_elements=["site"],
-                set_={"last_number": order_numbers.c.last_number + 1},
-            )
-            .returning(order_numbers.c.last_number)
-        )
-        return int((await self._session.execute(stmt)).scalar_one())
+        stmt = _NEXT_NUMBER[self._dialect]
+        return int((await self._session.execute(stmt, {"number_site": site})).scalar_one())
 
     # -- orders -------------------------------------------------------------------------------
 
     async def add(self, site: str, order: order_pb2.Order) -> None:
-        await self._session.execute(
-            sa.insert(orders).values(
-                site=site,
-                fulfillment_sequence=0,
-                fulfillment_tracking={},
-                document=record.document(order),
-                **record.columns(order),
-            )
+        row = record.columns(order)
+        row.update(
+            site=site,
+            fulfillment_sequence=0,
+            fulfillment_tracking={},
+            document=record.document(order),
         )
+        await self._session.execute(_INSERT_ORDER, row)
         await self._write_tags(site, order.id, order.tags, replace=False)
         items = record.catalog_item_ids(order)
         if items:
             await self._session.execute(
-                sa.insert(order_catalog_items),
+                _INSERT_CATALOG_ITEMS,
                 [{"site": site, "order_id": order.id, "catalog_item_id": i} for i in items],
             )
 
@@ -191,7 +207,7 @@ class OrderStore:
             for tag in values
         ]
         if rows:
-            await self._session.execute(sa.insert(order_tags), rows)
+            await self._session.execute(_INSERT_TAGS, rows)
 
     async def load(self, site: str, order_id: str, *, lock: bool = False) -> StoredOrder | None:
         stmt = sa.select(
@@ -218,7 +234,7 @@ class OrderStore:
 
     async def id_by_checkout(self, site: str, checkout_id: str) -> str | None:
         found = await self._session.scalar(
-            sa.select(orders.c.id).where(orders.c.site == site, orders.c.checkout_id == checkout_id)
+            _ID_BY_CHECKOUT, {"site": site, "checkout_id": checkout_id}
         )
         return None if found is None else str(found)
 
