@@ -10,12 +10,11 @@ UNAVAILABLE (reason CHECKOUT_SERVICE_UNAVAILABLE), never a made-up checkout id.
 from __future__ import annotations
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2, checkout_service_pb2_grpc
 from ecom.common.v1 import address_pb2, buyer_pb2, channel_pb2, shipping_pb2
 from services.platform import errors
+from services.platform.peers import error_details
 from services.platform.runtime import Runtime
 
 CHECKOUT_SERVICE_UNAVAILABLE = "CHECKOUT_SERVICE_UNAVAILABLE"
@@ -103,19 +102,7 @@ def _translated(exc: grpc.aio.AioRpcError) -> errors.DomainError:
         return errors.DeadlineExceeded(
             "CHECKOUT_SERVICE_TIMEOUT", "the checkout service did not answer in time"
         )
-    reason, metadata, violations = "", {}, []
-    status = rpc_status.from_call(exc)
-    for packed in status.details if status is not None else ():
-        if packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            packed.Unpack(info)
-            reason, metadata = info.reason, dict(info.metadata)
-        elif packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            packed.Unpack(bad)
-            violations = [
-                errors.FieldViolation(v.field, v.description) for v in bad.field_violations
-            ]
+    reason, metadata, violations = error_details(exc)
     kinds: dict[grpc.StatusCode, type[errors.ReasonedError]] = {
         grpc.StatusCode.NOT_FOUND: errors.NotFound,
         grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,

@@ -14,12 +14,11 @@ import logging
 from typing import TYPE_CHECKING
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from ecom.cart.v1 import cart_pb2, cart_service_pb2, cart_service_pb2_grpc
 from ecom.orders.v1 import order_pb2, orders_service_pb2, orders_service_pb2_grpc
 from services.platform.errors import NotFound, Unavailable
+from services.platform.peers import TRANSIENT_CODES, call_timeout, error_details
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -27,41 +26,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("ecom.checkout.peers")
 
 PEER_TIMEOUT_S = 5.0
-_MIN_TIMEOUT_S = 0.05
-
-#: Statuses after which CreateOrder may or may not have happened, or will work later: retried
-#: (it is idempotent by checkout id), never compensated.
-TRANSIENT = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.UNAUTHENTICATED,
-    }
-)
 
 
 def timeout(remaining_s: float | None) -> float:
-    if remaining_s is None:
-        return PEER_TIMEOUT_S
-    return max(min(PEER_TIMEOUT_S, remaining_s), _MIN_TIMEOUT_S)
+    return call_timeout(remaining_s, PEER_TIMEOUT_S)
 
 
 def error_reason(exc: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(exc)
-    if status is None:
-        return ""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return ""
+    return error_details(exc)[0]
 
 
 class OrdersUnavailable(Exception):
@@ -147,6 +119,6 @@ class OrdersClient:
 
 def _classify(exc: grpc.aio.AioRpcError) -> Exception:
     code = exc.code()
-    if code in TRANSIENT:
+    if code in TRANSIENT_CODES:
         return OrdersUnavailable(f"CreateOrder failed: {code.name} {exc.details() or ''}")
     return OrderRejected(code.name, error_reason(exc), exc.details() or code.name)

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import grpc
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from ecom.discounts.v1 import discount_rules_service_pb2 as pb
 from ecom.discounts.v1 import discount_rules_service_pb2_grpc as pb_grpc
 from services.platform.errors import FailedPrecondition, Unavailable
+from services.platform.peers import TRANSIENT_CODES, call_timeout, error_details
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -39,22 +38,6 @@ DISCOUNTS_UNAVAILABLE = "DISCOUNTS_UNAVAILABLE"
 DISCOUNTS_ERROR = "DISCOUNTS_ERROR"
 #: Per-call timeout when the caller has no deadline of its own (background work).
 DEFAULT_TIMEOUT_S = 5.0
-_MIN_TIMEOUT_S = 0.05
-#: Codes after which a call may work when repeated: the service is down, slow or overloaded.
-_TRANSIENT = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNIMPLEMENTED,
-        grpc.StatusCode.UNAUTHENTICATED,
-    }
-)
-
 #: The call could not even be sent: no address for the peer, a channel closed at shutdown.
 _NOT_SENT = (RuntimeError, grpc.aio.UsageError)
 
@@ -113,11 +96,11 @@ class UsageClient:
             await self._stub().ReserveDiscountUsage(
                 request,
                 metadata=self._runtime.service_metadata(site),
-                timeout=_timeout(remaining_s),
+                timeout=call_timeout(remaining_s, DEFAULT_TIMEOUT_S),
             )
         except grpc.aio.AioRpcError as exc:
             if exc.code() is grpc.StatusCode.FAILED_PRECONDITION:
-                reason, metadata = _error_info(exc)
+                reason, metadata, _ = error_details(exc)
                 raise UsageRefused(
                     reason or "DISCOUNT_USAGE_REFUSED",
                     exc.details() or "the discounts service refused to hold the discount usage",
@@ -125,7 +108,7 @@ class UsageClient:
                 ) from None
             log.warning("ReserveDiscountUsage %s failed: %s", reservation_id, _describe(exc))
             raise UsageUnavailable(
-                DISCOUNTS_UNAVAILABLE if exc.code() in _TRANSIENT else DISCOUNTS_ERROR,
+                DISCOUNTS_UNAVAILABLE if exc.code() in TRANSIENT_CODES else DISCOUNTS_ERROR,
                 f"the discounts service did not hold the discount usage: {exc.code().name}",
             ) from None
         except _NOT_SENT as exc:
@@ -141,7 +124,7 @@ class UsageClient:
             await self._stub().ReleaseDiscountUsage(
                 pb.ReleaseDiscountUsageRequest(reservation_id=reservation_id),
                 metadata=self._runtime.service_metadata(site),
-                timeout=_timeout(remaining_s),
+                timeout=call_timeout(remaining_s, DEFAULT_TIMEOUT_S),
             )
         except grpc.aio.AioRpcError as exc:
             log.warning("ReleaseDiscountUsage %s failed: %s", reservation_id, _describe(exc))
@@ -173,10 +156,10 @@ class UsageClient:
             await self._stub().RecordDiscountUsage(
                 request,
                 metadata=self._runtime.service_metadata(site),
-                timeout=_timeout(remaining_s),
+                timeout=call_timeout(remaining_s, DEFAULT_TIMEOUT_S),
             )
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in _TRANSIENT:
+            if exc.code() in TRANSIENT_CODES:
                 log.warning("RecordDiscountUsage of order %s failed: %s", order_id, _describe(exc))
                 return False
             log.error(
@@ -186,22 +169,6 @@ class UsageClient:
             log.warning("RecordDiscountUsage of order %s not sent: %r", order_id, exc)
             return False
         return True
-
-
-def _timeout(remaining_s: float | None) -> float:
-    if remaining_s is None:
-        return DEFAULT_TIMEOUT_S
-    return max(min(DEFAULT_TIMEOUT_S, remaining_s), _MIN_TIMEOUT_S)
-
-
-def _error_info(exc: grpc.aio.AioRpcError) -> tuple[str, dict[str, str]]:
-    status = rpc_status.from_call(exc)
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason, dict(info.metadata)
-    return "", {}
 
 
 def _describe(exc: grpc.aio.AioRpcError) -> str:

@@ -25,6 +25,7 @@ from ecom.orders.v1 import orders_service_pb2, orders_service_pb2_grpc
 from services.fulfillment import convert
 from services.fulfillment.domain import OrderFacts, order_not_found
 from services.platform.errors import NotFound, Unavailable
+from services.platform.peers import call_timeout
 
 if TYPE_CHECKING:
     from services.platform.runtime import Runtime
@@ -34,8 +35,6 @@ log = logging.getLogger("ecom.fulfillment.orders")
 PEER = "orders"
 ORDERS_UNAVAILABLE = "ORDERS_UNAVAILABLE"
 ORDERS_TIMEOUT_S = 5.0
-#: Never start a call with less than this: it could not succeed anyway.
-_MIN_TIMEOUT_S = 0.05
 #: GetOrder calls in flight at once for one request (ListFulfillmentsForMultipleOrders, bulk).
 MAX_CONCURRENT_READS = 16
 _RETRY_AFTER_S = 1.0
@@ -55,9 +54,7 @@ def call_budget(remaining_s: float | None) -> Iterator[None]:
 
 def _timeout() -> float:
     deadline = _deadline.get()
-    if deadline is None:
-        return ORDERS_TIMEOUT_S
-    return max(min(ORDERS_TIMEOUT_S, deadline - time.monotonic()), _MIN_TIMEOUT_S)
+    return call_timeout(None if deadline is None else deadline - time.monotonic(), ORDERS_TIMEOUT_S)
 
 
 class OrdersClient:
