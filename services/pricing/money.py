@@ -23,7 +23,6 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
-    localcontext,
 )
 
 from services.pricing.currencies import MINOR_UNITS, SYMBOLS
@@ -52,6 +51,8 @@ PRICING_CONTEXT = Context(
 
 _WIRE_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _ZERO = Decimal(0)
+#: Minor unit by number of decimal places (made once: every rounding needs one).
+_UNITS = {places: Decimal(1).scaleb(-places) for places in set(MINOR_UNITS.values())}
 
 
 def minor_units(currency: str) -> int:
@@ -70,7 +71,7 @@ def minor_units(currency: str) -> int:
 
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of `currency`: Decimal("1") for JPY, "0.01" for USD, "0.001" for KWD."""
-    return Decimal(1).scaleb(-minor_units(currency))
+    return _UNITS[minor_units(currency)]
 
 
 def parse_amount(text: str, *, non_negative: bool = False) -> Decimal:
@@ -144,8 +145,8 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidAmountError(f"cannot round {amount!r}: not a finite Decimal")
     try:
-        with localcontext(PRICING_CONTEXT):
-            rounded = amount.quantize(unit, rounding=ROUND_HALF_EVEN)
+        # The context is passed, not entered: `localcontext` costs more than the rounding.
+        rounded = amount.quantize(unit, rounding=ROUND_HALF_EVEN, context=PRICING_CONTEXT)
     except InvalidOperation:
         raise InvalidAmountError(f"cannot round {amount}: too large") from None
     return abs(rounded) if rounded.is_zero() else rounded
@@ -165,11 +166,10 @@ def to_wire(amount: Decimal, currency: str, *, keep_precision: bool = False) -> 
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidAmountError(f"cannot write {amount!r}: not a finite Decimal")
     places = minor_units(currency)
-    with localcontext(PRICING_CONTEXT):
-        exact = amount.normalize() if not amount.is_zero() else _ZERO
-        exponent = exact.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent < places:
-            exact = exact.quantize(Decimal(1).scaleb(-places))
+    exact = amount.normalize(PRICING_CONTEXT) if not amount.is_zero() else _ZERO
+    exponent = exact.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent < places:
+        exact = exact.quantize(minor_unit(currency), context=PRICING_CONTEXT)
     if exact.is_zero():
         exact = abs(exact)
     return f"{exact:f}"
