@@ -15,7 +15,6 @@ Servers start only when a test asks for them, so unit tests never pay for them.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -33,8 +32,8 @@ import redis.asyncio
 from services.platform.config import Config, load_config
 from services.platform.db import Database
 from services.platform.events.bus import EventBus, InProcessBus, RedisStreamBus
-from services.platform.migrations import migrate
 from services.platform.throwaway import fresh_postgres_database, start_redis
+from tests.helpers import service_database
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
@@ -159,16 +158,8 @@ async def database(
     make_config: MakeConfig, database_environ: dict[str, str], service_name: str
 ) -> AsyncIterator[Database]:
     """A migrated (platform tables) database of a fresh service, on each backend."""
-    db = Database.for_service(make_config(**database_environ), service_name)
-    await migrate(db, None)
-    try:
+    async with service_database(make_config(**database_environ), service_name, None) as db:
         yield db
-    finally:
-        if db.schema is not None:
-            with contextlib.suppress(Exception):
-                async with db.connection() as conn:
-                    await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
-        await db.dispose()
 
 
 @pytest.fixture(params=["inprocess", "redis"])

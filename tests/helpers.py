@@ -10,6 +10,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+from services.platform.config import Config
+from services.platform.db import Database
+from services.platform.migrations import migrate
+
 
 async def eventually(
     check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0, interval_s: float = 0.01
@@ -74,3 +78,21 @@ def sqlite_lock_held(
     finally:
         release.set()
         holder.join(10)
+
+
+@contextlib.asynccontextmanager
+async def service_database(
+    config: Config, service_name: str, migrations: str | None
+) -> AsyncIterator[Database]:
+    """The database of a service named `service_name` (its own SQLite file or PostgreSQL schema)
+    with the platform tables and `migrations` applied; its schema is dropped at the end."""
+    db = Database.for_service(config, service_name)
+    await migrate(db, migrations)
+    try:
+        yield db
+    finally:
+        if db.schema is not None:
+            with contextlib.suppress(Exception):
+                async with db.connection() as conn:
+                    await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
+        await db.dispose()

@@ -4,7 +4,6 @@ one."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -29,7 +28,7 @@ from services.cart.domain import (
 )
 from services.platform.config import Config
 from services.platform.db import Database, utcnow
-from services.platform.migrations import migrate
+from tests.helpers import service_database
 
 pytestmark = pytest.mark.integration
 
@@ -40,16 +39,8 @@ SITE = "site-store"
 async def cart_db(
     make_config: Callable[..., Config], database_environ: dict[str, str], service_name: str
 ) -> AsyncIterator[Database]:
-    db = Database.for_service(make_config(**database_environ), service_name)
-    await migrate(db, MIGRATIONS)
-    try:
+    async with service_database(make_config(**database_environ), service_name, MIGRATIONS) as db:
         yield db
-    finally:
-        if db.schema is not None:
-            with contextlib.suppress(Exception):
-                async with db.connection() as conn:
-                    await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE')
-        await db.dispose()
 
 
 def _line(item: str, quantity: int = 1, data: bytes = b"") -> Line:

@@ -4,11 +4,13 @@ tests, which keep apart by using a fresh site each (the `site` fixture)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
 
+from services.platform.config import Config
+from services.platform.runtime import Runtime
 from tests.integration.discounts.kit import Served, serve, stop
 
 
@@ -31,3 +33,11 @@ async def sqlite_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     running = await serve(tmp_path_factory.mktemp("discounts-sqlite"), {})
     yield running
     await stop(running)
+
+
+@pytest.fixture
+async def runtime(make_config: Callable[..., Config]) -> AsyncIterator[Runtime]:
+    """A runtime of its own for tests that drive the service layer directly."""
+    rt = Runtime(make_config())
+    yield rt
+    await rt.close()

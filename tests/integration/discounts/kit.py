@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ecom.spi.discount_triggers.v1 import discount_triggers_provider_service_pb2
 from ecom.spi.discount_triggers.v1 import discount_triggers_provider_service_pb2_grpc as spi_grpc
 from services.discounts import MODULE as DISCOUNTS
 from services.platform.config import load_config
+from services.platform.db import utcnow
 from services.platform.identity import Role
 from services.platform.runtime import Runtime
 from services.platform.server import RunningServer, start_server
@@ -264,3 +266,13 @@ def payload(event: event_pb2.Event) -> Message:
 async def gather_all(*calls: Any) -> list[Any]:
     """Run calls concurrently and return results or exceptions, in order."""
     return list(await asyncio.gather(*calls, return_exceptions=True))
+
+
+class Clock:
+    """A settable clock for services that take one: `clock.now += timedelta(...)`."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now

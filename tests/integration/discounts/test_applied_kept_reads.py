@@ -6,11 +6,9 @@ write at all. The use cases run on a real database with a clock the test moves."
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.spi.discount_triggers.v1 import discount_triggers_provider_service_pb2 as spi
@@ -37,27 +35,12 @@ from services.discounts.store_common import DefinitionCache
 from services.discounts.store_rules import RuleStore
 from services.discounts.store_settings import SettingsStore
 from services.discounts.triggers_client import TriggerProviders
-from services.platform.config import Config
-from services.platform.db import Database, utcnow
+from services.platform.db import Database
 from services.platform.migrations import migrate
 from services.platform.runtime import Runtime
+from tests.integration.discounts.kit import Clock
 
 APP = "ecom.catalog"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-async def runtime(make_config: Callable[..., Config]) -> AsyncIterator[Runtime]:
-    rt = Runtime(make_config())
-    yield rt
-    await rt.close()
 
 
 def _definition(start: datetime, end: datetime) -> RuleDefinition:

@@ -4,8 +4,7 @@ test moves, instead of waiting a quarter of an hour."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,26 +19,11 @@ from services.discounts.service_coupons import CouponService
 from services.discounts.service_usage import UsageService
 from services.discounts.store_common import DefinitionCache
 from services.discounts.store_usage import UsageStore
-from services.platform.config import Config
-from services.platform.db import Database, utcnow
+from services.platform.db import Database
 from services.platform.errors import FailedPrecondition, Violations
 from services.platform.migrations import migrate
 from services.platform.runtime import Runtime
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-async def runtime(make_config: Callable[..., Config]) -> AsyncIterator[Runtime]:
-    rt = Runtime(make_config())
-    yield rt
-    await rt.close()
+from tests.integration.discounts.kit import Clock
 
 
 async def test_an_expired_reservation_holds_nothing(
