@@ -3,13 +3,12 @@ them (a path whose field is unset in the input clears it)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from google.protobuf.message import Message
 
 from ecom.orders.v1 import order_pb2
-from services.platform import errors
+from services.platform import errors, inputs
 
 ORDER_PATHS = frozenset(
     {
@@ -37,8 +36,6 @@ LINE_PATHS = frozenset(
     }
 )
 SHIPPING_DESTINATION = "shipping_info.logistics.shipping_destination"
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-MAX_EMAIL = 320
 
 
 def check_paths(
@@ -56,10 +53,11 @@ def check_paths(
 
 
 def check_email(email: str, path: str, problems: errors.Violations) -> None:
+    """An update may change the buyer's email but not remove it."""
     if not email:
         problems.add(path, "required: the buyer's email cannot be removed")
-    elif len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email):
-        problems.add(path, "not an email address")
+    else:
+        inputs.check_email(problems, path, email)
 
 
 def apply(paths: Sequence[str], source: Message, target: Message) -> None:
