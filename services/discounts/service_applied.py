@@ -40,6 +40,7 @@ from services.discounts.store_settings import SettingsStore, StoredSettings
 from services.discounts.store_usage import UsageStore
 from services.discounts.triggers_client import Ask, TriggerProviders
 from services.platform.db import Database, utcnow
+from services.platform.read_cache import ReadCache
 
 
 @dataclass(frozen=True)
@@ -96,44 +97,22 @@ class SiteCache:
 HoldsKey = tuple[HoldKind, tuple[str, ...], str]
 
 
+#: Hold counts kept with a site's read: one per reservation that asked (checkouts), so bounded.
+MAX_KEPT_HOLDS = 256
+#: Sites whose last read a process keeps.
+MAX_KEPT_SITES = 1_000
+
+
 @dataclass
 class SiteRead:
-    """What one read-only transaction found for a site, as of one SQLite data version (None on
-    PostgreSQL, where such a read is never kept)."""
+    """What one read-only transaction found for a site. On SQLite it is kept (`ReadCache`) while
+    the database's data version does not move: the rules, coupons, settings, use counts and
+    holds are then all as read."""
 
-    data_version: int | None
     settings: StoredSettings
     known: SiteDefinitions
     #: Uses held by other reservations, by (kind, targets, the caller's own reservation).
     holds: dict[HoldsKey, HeldUses] = field(default_factory=dict)
-
-
-class ReadKeeper:
-    """Per process: the last read of each site, used while the database's data version is the
-    one it was read at. A data version moves with every commit of any connection of any
-    process, so an unchanged one means the rules, coupons, settings, use counts and holds are
-    all as read (exact, like `services.platform.read_cache`)."""
-
-    #: Hold counts kept per read: one per reservation that asked (checkouts), so bounded.
-    MAX_HOLDS = 256
-
-    def __init__(self, max_sites: int = 1_000) -> None:
-        self._reads: OrderedDict[str, SiteRead] = OrderedDict()
-        self._max = max_sites
-
-    def get(self, site: str, data_version: int | None) -> SiteRead | None:
-        if data_version is None:
-            return None
-        kept = self._reads.get(site)
-        return kept if kept is not None and kept.data_version == data_version else None
-
-    def put(self, site: str, done: SiteRead) -> None:
-        if len(done.holds) > self.MAX_HOLDS:
-            return
-        self._reads[site] = done
-        self._reads.move_to_end(site)
-        while len(self._reads) > self._max:
-            self._reads.popitem(last=False)
 
 
 class AppliedService:
@@ -153,7 +132,7 @@ class AppliedService:
         self._default_stacking = default_stacking
         self._clock = clock
         self._sites = SiteCache()
-        self._reads = ReadKeeper()
+        self._reads: ReadCache[str, SiteRead] = ReadCache(database, max_entries=MAX_KEPT_SITES)
 
     def _policy(self, stored: int) -> StackingPolicy:
         return StackingPolicy(stored) if stored else self._default_stacking
@@ -167,8 +146,8 @@ class AppliedService:
         version (and settings) first, the rules and coupon only when this process has not
         cached them for that version, and always the live holds, which reservations change
         without touching the version."""
-        data_version = await self._database.data_version()
-        kept = self._reads.get(site, data_version)
+        version = await self._reads.version()
+        kept = self._reads.get(version, site)
         if kept is not None:
             found = self._compose(kept, coupon_code, reservation_id, now)
             if found is not None:
@@ -185,7 +164,7 @@ class AppliedService:
                 if key not in known.coupons:
                     stores = CouponStore(session, self._coupon_cache)
                     known.coupons[key] = await stores.by_code(site, coupon_code)
-            done = SiteRead(data_version, settings, known)
+            done = SiteRead(settings, known)
             if kept is not None:
                 done.holds.update(kept.holds)  # same data version: still exact
             usage = UsageStore(session)
@@ -197,8 +176,8 @@ class AppliedService:
 
         done = await self._database.run(read, readonly=True)
         self._sites.put(site, done.known)
-        if data_version is not None and await self._database.data_version() == data_version:
-            self._reads.put(site, done)  # nothing was committed during the read
+        if len(done.holds) <= MAX_KEPT_HOLDS:
+            await self._reads.put(version, site, done)  # kept if nothing was committed meanwhile
         snapshot = self._compose(done, coupon_code, reservation_id, now)
         assert snapshot is not None  # the read took everything this call needs
         return snapshot
