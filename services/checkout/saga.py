@@ -724,7 +724,9 @@ def usage_of(checkout: checkout_pb2.Checkout) -> Usage:
         kind = applied.WhichOneof("discount_source_type")
         if kind == "discount_rule" and applied.discount_rule.id:
             rule_ids.append(applied.discount_rule.id)
-        elif kind == "coupon" and applied.coupon.code:
+        elif kind == "coupon" and applied.coupon.id:
+            # Only a coupon the discounts service applied (an unusable one is listed by its
+            # code alone, without an id).
             coupon_code = applied.coupon.code
     return Usage.of(rule_ids, coupon_code)
 
