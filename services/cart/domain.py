@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -163,13 +163,22 @@ def no_current_cart() -> NotFound:
 # --------------------------------------------------------------------------- adding lines
 
 
+def new_line_id() -> str:
+    return str(uuid.uuid4())
+
+
 @dataclass(frozen=True)
 class NewLine:
-    """A line of a request: `index` is its position in the request (for error metadata)."""
+    """A line of a request: `index` is its position in the request (for error metadata).
+
+    `line_id` is the id it gets if it becomes a new line, fixed when the request is read: a
+    write runs its rule on the cart as read (to ask the catalog and the discounts service before
+    its transaction) and again under the lock, and both runs must name the new lines alike."""
 
     ref: CatalogRef
     quantity: int
     index: int
+    line_id: str = field(default_factory=new_line_id)
 
 
 def combine(items: Sequence[NewLine]) -> list[NewLine]:
@@ -200,15 +209,9 @@ def _quantity_limit(index: int, total: int) -> FailedPrecondition:
     )
 
 
-def new_line_id() -> str:
-    return str(uuid.uuid4())
-
-
-def add_lines(
-    cart: Cart, items: Sequence[NewLine], *, make_id: Callable[[], str] = new_line_id
-) -> Cart:
+def add_lines(cart: Cart, items: Sequence[NewLine]) -> Cart:
     """Add request lines: an item already in the cart gets the quantity on its line, others
-    become new lines at the end in request order. All or nothing."""
+    become new lines (with their `line_id`) at the end in request order. All or nothing."""
     lines = list(cart.lines)
     by_ref = {line.ref: i for i, line in enumerate(lines)}
     for item in combine(items):
@@ -226,7 +229,7 @@ def add_lines(
                 metadata={"max_lines": str(MAX_LINES)},
             )
         by_ref[item.ref] = len(lines)
-        lines.append(Line(make_id(), item.ref, item.quantity))
+        lines.append(Line(item.line_id, item.ref, item.quantity))
     return replace(cart, lines=tuple(lines))
 
 

@@ -258,14 +258,12 @@ class Carts:
         return predicted, read
 
     async def _prefetch_discounts(
-        self, cart: Cart, predicted: Cart, read: CatalogRead, deadline: Deadline
-    ) -> Discounts | None:
+        self, predicted: Cart, read: CatalogRead, deadline: Deadline
+    ) -> Discounts:
         """Ask for the discounts of the predicted result now, before the write's transaction
-        (see `services.cart.prefetch`). Only when the write keeps every line id: a new line
-        gets a fresh id each time the rule runs, so the answer could not be used."""
-        known_ids = {line.id for line in cart.lines}
-        if any(line.id not in known_ids for line in predicted.lines):
-            return None
+        (see `services.cart.prefetch`). Rules are deterministic (new lines carry the ids fixed
+        when the request was read), so the transaction asks the same question unless a
+        concurrent write changed the cart meanwhile."""
         remembered = Remembered(self._discounts)
         await self._discounts_for(
             domain.apply_catalog(predicted, read.entries), deadline, remembered
@@ -350,7 +348,7 @@ class Carts:
         domain.check_access(cart, caller)
         errors.check_revision(RESOURCE, revision, cart.revision)
         predicted, read = await self._prepare(cart, op, items, deadline)
-        known = await self._prefetch_discounts(cart, predicted, read, deadline)
+        known = await self._prefetch_discounts(predicted, read, deadline)
 
         async def unit(session: AsyncSession) -> M:
             async def produce() -> M:
@@ -388,13 +386,14 @@ class Carts:
             blank = _blank(str(uuid.uuid4()), caller.site, buyer, settings)
             return domain.add_lines(template(blank), items)
 
-        _, read = await self._prepare(build(), lambda cart: cart, items, deadline)
+        predicted, read = await self._prepare(build(), lambda cart: cart, items, deadline)
+        known = await self._prefetch_discounts(predicted, read, deadline)
 
         async def unit(session: AsyncSession) -> cart_service_pb2.CreateCartResponse:
             async def produce() -> cart_service_pb2.CreateCartResponse:
                 cart = domain.apply_catalog(build(), read.entries)
                 await store.insert(session, cart)
-                message = await self.view(cart)
+                message = await self.view(cart, known)
                 await record_event(
                     session,
                     site=cart.site,
@@ -593,9 +592,7 @@ class Carts:
         predicted, read = await self._prepare(
             base, lambda c: domain.add_lines(c, items), items, deadline
         )
-        known = None
-        if existing is not None:
-            known = await self._prefetch_discounts(existing, predicted, read, deadline)
+        known = await self._prefetch_discounts(predicted, read, deadline)
 
         cart_id = mapped
         if cart_id is None:
@@ -637,7 +634,7 @@ class Carts:
                     blank = _blank(cart_id, caller.site, buyer, settings)
                     cart = domain.apply_catalog(domain.add_lines(blank, items), read.entries)
                     if await store.insert(session, cart):
-                        message = await self.view(cart)
+                        message = await self.view(cart, known)
                         await record_event(
                             session,
                             site=cart.site,

@@ -187,9 +187,12 @@ def evaluate(
     """Apply the rules (already ordered oldest first) and the coupon to the request's lines
     (`indexed`: the caller's index of them, if it has one)."""
     lines = request.lines
+    met = [c.rule for c in candidates if c.verdict is Verdict.MET]
+    if not met and coupon is None:
+        # Nothing can take anything off (most carts of most stores): no units, no ledger.
+        return _nothing_off(lines, candidates)
     units = [LineUnits(line) for line in lines]
     ledger = Ledger(lines, request.currency)
-    met = [c.rule for c in candidates if c.verdict is Verdict.MET]
     with localcontext(PRICING_CONTEXT):
         if indexed is None or indexed.lines != lines:
             indexed = LineIndex(lines)
@@ -205,16 +208,8 @@ def evaluate(
                 coupon_result = coupons.apply(
                     coupon.coupon, lines, request.shipping_amount, units, ledger
                 )
-    outcomes = {
-        Verdict.NOT_MET: Outcome.TRIGGER_NOT_MET,
-        Verdict.PROVIDER_FAILED: Outcome.TRIGGER_PROVIDER_FAILED,
-        Verdict.RESERVED: Outcome.USAGE_LIMIT_RESERVED,
-    }
     rules = tuple(
-        applied[c.rule.id]
-        if c.verdict is Verdict.MET
-        else RuleResult(c.rule, outcomes[c.verdict], _ZERO)
-        for c in candidates
+        applied[c.rule.id] if c.verdict is Verdict.MET else _not_applied(c) for c in candidates
     )
     line_results = tuple(
         LineDiscount(line.id, sum((p.amount for p in parts), _ZERO), tuple(parts))
@@ -222,3 +217,24 @@ def evaluate(
     )
     total = sum((result.total for result in line_results), _ZERO)
     return Evaluation(line_results, rules, coupon_result, coupon_error, total)
+
+
+_OUTCOMES = {
+    Verdict.NOT_MET: Outcome.TRIGGER_NOT_MET,
+    Verdict.PROVIDER_FAILED: Outcome.TRIGGER_PROVIDER_FAILED,
+    Verdict.RESERVED: Outcome.USAGE_LIMIT_RESERVED,
+}
+
+
+def _not_applied(candidate: Candidate) -> RuleResult:
+    return RuleResult(candidate.rule, _OUTCOMES[candidate.verdict], _ZERO)
+
+
+def _nothing_off(lines: Sequence[Line], candidates: Sequence[Candidate]) -> Evaluation:
+    return Evaluation(
+        tuple(LineDiscount(line.id, _ZERO, ()) for line in lines),
+        tuple(_not_applied(c) for c in candidates),
+        None,
+        None,
+        _ZERO,
+    )

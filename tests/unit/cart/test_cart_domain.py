@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import count
 
 import pytest
 
@@ -48,17 +46,15 @@ def ref(item: str, options: str = "{}") -> CatalogRef:
     return CatalogRef("shop", item, options)
 
 
-def ids() -> Callable[[], str]:
-    numbers = count(1)
-    return lambda: f"l{next(numbers)}"
-
-
 def test_equal_references_add_up_and_new_ones_append_in_order() -> None:
     start = cart(Line("a", ref("tee"), 1))
     result = domain.add_lines(
         start,
-        [NewLine(ref("mug"), 2, 0), NewLine(ref("tee"), 3, 1), NewLine(ref("mug"), 1, 2)],
-        make_id=ids(),
+        [
+            NewLine(ref("mug"), 2, 0, "l1"),
+            NewLine(ref("tee"), 3, 1, "l2"),
+            NewLine(ref("mug"), 1, 2, "l3"),
+        ],
     )
     assert [(line.id, line.ref.item_id, line.quantity) for line in result.lines] == [
         ("a", "tee", 4),
@@ -66,11 +62,18 @@ def test_equal_references_add_up_and_new_ones_append_in_order() -> None:
     ]
 
 
+def test_a_request_names_its_new_lines_alike_each_time_its_rule_runs() -> None:
+    items = [NewLine(ref("mug"), 1, 0), NewLine(ref("tee"), 1, 1)]
+    start = cart(Line("a", ref("tee"), 1))
+    first, again = domain.add_lines(start, items), domain.add_lines(start, items)
+    assert first.lines == again.lines
+    assert first.lines[1].id == items[0].line_id
+
+
 def test_options_tell_variants_apart() -> None:
     result = domain.add_lines(
         cart(),
         [NewLine(ref("tee", '{"size":"M"}'), 1, 0), NewLine(ref("tee", '{"size":"L"}'), 1, 1)],
-        make_id=ids(),
     )
     assert len(result.lines) == 2
 
