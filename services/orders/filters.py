@@ -10,7 +10,7 @@ expression tree for each call used to cost more than running the indexed query i
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,9 +36,12 @@ _STATEMENTS_KEPT = 512
 Term = tuple[str, Any, int]
 
 
-def _terms(wanted: OrderFilter) -> tuple[list[Term], list[Any]]:
+def _terms(
+    wanted: OrderFilter, dense: Container[tuple[str, Any]] = ()
+) -> tuple[list[Term], list[Any]]:
     """The conditions of a filter (ANDed; the site's comes from `_where`) and their values, in
-    the order the conditions bind them."""
+    the order the conditions bind them. Lookup conditions named in `dense` (kind, argument) are
+    written for values that many orders have (see `_clause`)."""
     terms: list[Term] = []
     values: list[Any] = []
 
@@ -82,12 +85,50 @@ def _terms(wanted: OrderFilter) -> tuple[list[Term], list[Any]]:
             add("none", None, [])
         else:
             add("le", "total_key", [amount_key(wanted.total_max)])
+    for kind, argument, given in lookups(wanted):
+        add(f"{kind}_dense" if (kind, argument) in dense else kind, argument, given)
+    return terms, values
+
+
+def lookups(wanted: OrderFilter) -> list[tuple[str, Any, list[str]]]:
+    """The filter's conditions answered from a lookup table: (kind, argument, values)."""
+    found: list[tuple[str, Any, list[str]]] = []
     if wanted.catalog_item_ids:
-        add("catalog", None, list(wanted.catalog_item_ids))
+        found.append(("catalog", None, list(wanted.catalog_item_ids)))
     for private, given in ((False, wanted.tags), (True, wanted.private_tags)):
         if given:
-            add("tags", private, list(given))
-    return terms, values
+            found.append(("tags", private, list(given)))
+    return found
+
+
+def _lookup(kind: str, argument: Any) -> tuple[sa.Table, Any, list[Any]]:
+    """A lookup table, its value column and its other fixed conditions."""
+    if kind == "catalog":
+        return order_catalog_items, order_catalog_items.c.catalog_item_id, []
+    private = order_tags.c.private == (sa.true() if argument else sa.false())
+    return order_tags, order_tags.c.tag, [private]
+
+
+def lookup_probe(
+    site: str, kind: str, argument: Any, values: Sequence[str], cap: int
+) -> tuple[Any, dict[str, Any]]:
+    """The statement counting how many (up to `cap`) of the site's orders a lookup condition
+    matches, and its parameters."""
+    params = _params(site, values)
+    params["cap"] = cap
+    return _probe_statement(kind, argument, len(values)), params
+
+
+@functools.lru_cache(maxsize=_STATEMENTS_KEPT)
+def _probe_statement(kind: str, argument: Any, count: int) -> Any:
+    table, value, fixed = _lookup(kind, argument)
+    binds: list[Any] = [sa.bindparam(f"p{index}") for index in range(count)]
+    matches = (
+        sa.select(sa.literal(1))
+        .where(table.c.site == sa.bindparam("site"), *fixed, value.in_(binds))
+        .limit(sa.bindparam("cap", type_=sa.Integer))
+    )
+    return sa.select(sa.func.count()).select_from(matches.subquery())
 
 
 def _clause(kind: str, argument: Any, binds: list[Any], site: Any) -> Any:
@@ -109,20 +150,16 @@ def _clause(kind: str, argument: Any, binds: list[Any], site: Any) -> Any:
         return column < binds[0]
     if kind == "le":
         return column <= binds[0]
-    if kind == "catalog":
-        return orders.c.id.in_(
-            sa.select(order_catalog_items.c.order_id).where(
-                order_catalog_items.c.site == site, order_catalog_items.c.catalog_item_id.in_(binds)
-            )
-        )
-    if kind == "tags":
-        return orders.c.id.in_(
-            sa.select(order_tags.c.order_id).where(
-                order_tags.c.site == site,
-                order_tags.c.private == (sa.true() if argument else sa.false()),
-                order_tags.c.tag.in_(binds),
-            )
-        )
+    if kind in ("catalog", "tags"):
+        # The few matching ids first, then those orders (sorted afterwards).
+        table, value, fixed = _lookup(kind, argument)
+        matching = sa.select(table.c.order_id).where(table.c.site == site, *fixed, value.in_(binds))
+        return orders.c.id.in_(matching)
+    if kind in ("catalog_dense", "tags_dense"):
+        # Orders in the sort's order, each checked on the lookup table's primary key: the page
+        # fills after a few rows instead of first collecting every match to sort it.
+        table, value, fixed = _lookup(kind.removesuffix("_dense"), argument)
+        return sa.exists().where(table.c.order_id == orders.c.id, *fixed, value.in_(binds))
     raise AssertionError(f"unknown condition {kind!r}")
 
 
@@ -192,10 +229,13 @@ def _search_statement(terms: tuple[Term, ...], sort: tuple[SortKey, ...], paged:
     return stmt
 
 
-def search_statement(site: str, query: OrderQuery) -> tuple[Any, dict[str, Any]]:
+def search_statement(
+    site: str, query: OrderQuery, dense: Container[tuple[str, Any]] = ()
+) -> tuple[Any, dict[str, Any]]:
     """The statement of one page of `query` (page_size + 1 rows: the one past the page tells
-    whether more follow), selecting each order's document and sort values, and its parameters."""
-    terms, values = _terms(query.filter)
+    whether more follow), selecting each order's document and sort values, and its parameters.
+    `dense`: the lookup conditions (kind, argument) whose values many orders have."""
+    terms, values = _terms(query.filter, dense)
     after: Sequence[SortValue] = query.after or ()
     params = _params(site, [*values, *after])
     params["limit"] = query.page_size + 1

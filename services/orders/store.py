@@ -19,7 +19,7 @@ from ecom.orders.v1 import order_pb2, transactions_pb2
 from services.orders import record
 from services.orders.domain.aggregation import AMOUNT_NAMES, AggregationRow
 from services.orders.domain.search import OrderFilter, OrderQuery, SortValue
-from services.orders.filters import search_statement, where_filter
+from services.orders.filters import lookup_probe, lookups, search_statement, where_filter
 from services.orders.tables import (
     order_catalog_items,
     order_numbers,
@@ -70,6 +70,13 @@ class StoredOrder:
 
 def _order(document: bytes) -> order_pb2.Order:
     return order_pb2.Order.FromString(document)
+
+
+#: From this many matching orders a catalog item or tag condition is checked per order scanned
+#: in the sort's order (see `filters._clause`): collecting and sorting that many matches first
+#: costs more than scanning until the page fills (measured on 100,000 orders: a tag on 10% of
+#: them took 32 ms collected, 0.3 ms scanned; a tag on none 0.3 ms collected, 96 ms scanned).
+DENSE_LOOKUP_MATCHES = 1000
 
 
 class OrderStore:
@@ -322,9 +329,23 @@ class OrderStore:
         """One page (page_size + 1 rows, to tell whether more follow): each order's stored
         document (a serialized `ecom.orders.v1.Order`, left for the caller to parse straight
         into its response) with its sort values for the next page token."""
-        stmt, params = search_statement(site, query)
+        dense = await self._dense_lookups(site, query.filter)
+        stmt, params = search_statement(site, query, dense)
         rows = (await self._session.execute(stmt, params)).all()
         return [(row[0], tuple(row[1:])) for row in rows]
+
+    async def _dense_lookups(self, site: str, wanted: OrderFilter) -> frozenset[tuple[str, Any]]:
+        """The catalog item and tag conditions that match many of the site's orders, asked on
+        SQLite only: it keeps no statistics of values to choose a plan by, while PostgreSQL's
+        planner does."""
+        if self._dialect != "sqlite":
+            return frozenset()
+        dense: set[tuple[str, Any]] = set()
+        for kind, argument, values in lookups(wanted):
+            probe, params = lookup_probe(site, kind, argument, values, DENSE_LOOKUP_MATCHES)
+            if (await self._session.scalar(probe, params) or 0) >= DENSE_LOOKUP_MATCHES:
+                dense.add((kind, argument))
+        return frozenset(dense)
 
     async def aggregation_rows(
         self, site: str, query_filter: OrderFilter

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.common.v1 import channel_pb2, query_pb2
 from ecom.orders.v1 import order_pb2
+from services.orders import store
 from services.orders.seed import seed
+from services.orders.tables import order_catalog_items, order_tags
 from services.orders.tables import orders as orders_table
 from tests.integration.orders.kit import (
     Metadata,
@@ -176,7 +178,11 @@ async def test_sorts_including_total_as_a_decimal(pg: Served, site: str) -> None
 
 
 async def _page_all(
-    served: Served, metadata: Metadata, sorts: Sequence[pb.OrderSort], page_size: int
+    served: Served,
+    metadata: Metadata,
+    sorts: Sequence[pb.OrderSort],
+    page_size: int,
+    order_filter: pb.OrderFilter | None = None,
 ) -> list[str]:
     seen: list[str] = []
     token = ""
@@ -186,7 +192,7 @@ async def _page_all(
                 sort=list(sorts),
                 page_size=page_size,
                 page_token=token,
-                filter=pb.OrderFilter(include_initialized=True),
+                filter=order_filter or pb.OrderFilter(include_initialized=True),
             ),
             metadata=metadata,
         )
@@ -232,6 +238,7 @@ async def test_paging_while_orders_arrive_misses_none_and_repeats_none(
 
 
 SEEDED = 3000
+MANY_ITEMS = [f"item-{n}" for n in range(100)]
 
 
 @pytest.mark.parametrize(
@@ -283,6 +290,45 @@ async def test_paging_through_thousands_while_orders_arrive_misses_none_and_repe
     assert len(seen) == len(set(seen)), "an order was returned twice"
     assert not existing - set(seen), "an order that existed before paging began was skipped"
     assert set(seen) <= existing | arrived
+
+
+async def test_tag_and_catalog_filters_page_alike_for_common_and_rare_values(
+    served: Served, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Conditions on many orders are checked per order scanned in the sort's order on SQLite,
+    those on few by collecting their matches first (`services.orders.store`): both ways give
+    exactly the orders the lookup tables hold, in the sort's order, across pages."""
+    monkeypatch.setattr(store, "DENSE_LOOKUP_MATCHES", 40)  # ~10% of 600 orders are gifts
+    database = served.running.runtime.database("orders")
+    assert await seed(database, site, 600) == 600
+
+    async def tables(session: AsyncSession) -> tuple[set[str], set[str], set[str]]:
+        def ids(table: sa.Table, condition: sa.ColumnElement[bool]) -> sa.Select[tuple[str]]:
+            return sa.select(table.c.order_id).where(table.c.site == site, condition)
+
+        gift = ids(order_tags, order_tags.c.tag == "gift")
+        many = ids(order_catalog_items, order_catalog_items.c.catalog_item_id.in_(MANY_ITEMS))
+        one = ids(order_catalog_items, order_catalog_items.c.catalog_item_id == "item-7")
+        found = [
+            {str(order_id) for order_id in (await session.execute(query)).scalars()}
+            for query in (gift, many, one)
+        ]
+        return found[0], found[1], found[2]
+
+    gifts, with_many, with_one = await database.run(tables, readonly=True)
+    assert len(gifts) > 40 and len(with_many) > 40 and 0 < len(with_one) < 40
+    newest_first = [sort(pb.ORDER_SORT_FIELD_CREATED_DATE, DESC)]
+    for wanted, expected in (
+        (pb.OrderFilter(tags=["gift"]), gifts),
+        (pb.OrderFilter(catalog_item_ids=MANY_ITEMS), with_many),
+        (pb.OrderFilter(catalog_item_ids=["item-7"]), with_one),
+        (pb.OrderFilter(tags=["gift"], catalog_item_ids=["item-7"]), gifts & with_one),
+    ):
+        wanted.include_initialized = True
+        seen = await _page_all(served, served.admin(site), newest_first, 25, wanted)
+        assert len(seen) == len(set(seen)) and set(seen) == expected
+        everything = await _page_all(served, served.admin(site), newest_first, 100)
+        assert seen == [order_id for order_id in everything if order_id in expected]
 
 
 async def test_a_page_token_is_bound_to_its_filter_and_sort(pg: Served, site: str) -> None:
