@@ -46,6 +46,7 @@ from services.platform.idempotency import MAX_REQUEST_ID_LENGTH, run_idempotent
 from services.platform.identity import Caller, Role, TokenService
 from services.platform.outbox import record_event
 from services.platform.providers import PROVIDER_UNAVAILABLE
+from services.platform.read_cache import ReadCache
 from services.platform.sites import SiteDirectory, SiteSettings
 
 log = logging.getLogger("ecom.cart")
@@ -122,14 +123,24 @@ class Carts:
         self._estimator = estimator
         self._checkout = checkout
         self._tokens = tokens
+        #: Carts as last read, until anything is committed to the database (SQLite only).
+        self._kept: ReadCache[tuple[str, str], Cart | store.Tombstone] = ReadCache(database)
 
     # ================================================================== reading
 
     async def _load(self, site: str, cart_id: str) -> Cart | store.Tombstone | None:
+        version = await self._kept.version()
+        kept = self._kept.get(version, (site, cart_id))
+        if kept is not None:
+            return kept
+
         async def read(session: AsyncSession) -> Cart | store.Tombstone | None:
             return await store.load(session, site, cart_id)
 
-        return await self._db.run(read, readonly=True)
+        found = await self._db.run(read, readonly=True)
+        if found is not None:
+            await self._kept.put(version, (site, cart_id), found)
+        return found
 
     async def _read(self, caller: Caller, cart_id: str) -> Cart:
         cart = await self._load(caller.site, cart_id)
