@@ -26,7 +26,7 @@ help:
 	@echo "make up         setup, then run the whole suite locally (.venv/bin/ecom serve)"
 	@echo "make test       setup, then run the tests (.venv/bin/pytest; PYTEST_ARGS=... to pass more)"
 	@echo "make gen        regenerate gen/python and gen/ts from proto/ (buf generate)"
-	@echo "make lint       buf format + buf lint, ruff check + ruff format --check, mypy services"
+	@echo "make lint       buf format + buf lint, ruff check + ruff format --check, mypy services tests bench"
 	@echo "make tsc        type-check the generated TypeScript (tsc --noEmit)"
 	@echo "make fmt        rewrite protos (buf format) and Python (ruff) in place"
 	@echo "make check-gen  regenerate and fail if gen/ differs from what git has"
@@ -61,7 +61,7 @@ lint: setup
 	$(BUF) lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy services
+	$(BIN)/mypy services tests bench
 
 tsc: setup
 	node_modules/.bin/tsc --noEmit

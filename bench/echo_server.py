@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import signal
+from types import FrameType
 
 import grpc
 
@@ -45,14 +46,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    children = []
+    children: list[int] = []
     for _ in range(args.workers):
         pid = os.fork()
         if pid == 0:
             asyncio.run(_serve(args.port))
             os._exit(0)
         children.append(pid)
-    signal.signal(signal.SIGTERM, lambda *_: [os.kill(c, signal.SIGTERM) for c in children])
+
+    def stop_children(signum: int, frame: FrameType | None) -> None:
+        for child in children:
+            os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_children)
     for child in children:
         os.waitpid(child, 0)
 

@@ -7,9 +7,9 @@ repeats. Service issues add their scenarios to `SCENARIOS`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import Message
@@ -17,6 +17,12 @@ from google.protobuf.message import Message
 from bench.backend import Server
 from services.platform.config import Config
 from services.platform.identity import Role, TokenService
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from ecom.common.v1 import line_item_pb2
 
 Call = Callable[[], Awaitable[object]]
 
@@ -232,7 +238,7 @@ async def _cart_shoppers(channel: grpc.aio.Channel, tokens: TokenService) -> lis
     return shoppers
 
 
-def _cart_line(i: int) -> Message:
+def _cart_line(i: int) -> line_item_pb2.LineItem:
     from ecom.common.v1 import line_item_pb2
 
     line = line_item_pb2.LineItem(quantity=1)
@@ -244,7 +250,7 @@ def _cart_line(i: int) -> Message:
 async def _rotating(
     channel: grpc.aio.Channel,
     method: str,
-    requests: list[tuple[Message, tuple[tuple[str, str], ...]]],
+    requests: Sequence[tuple[Message, tuple[tuple[str, str], ...]]],
     response_type: type[Message],
 ) -> Prepared:
     """Like `_unary`, but each call takes the next (request, metadata) in turn."""
@@ -362,7 +368,7 @@ async def _fulfillment_orders(channel: grpc.aio.Channel, tokens: TokenService) -
         created = await orders.CreateOrder(
             orders_service_pb2.CreateOrderRequest(order=order), metadata=md
         )
-        approved = await orders.ApproveOrder(
+        approved: orders_service_pb2.ApproveOrderResponse = await orders.ApproveOrder(
             orders_service_pb2.ApproveOrderRequest(id=created.order.id), metadata=md
         )
         line = approved.order.line_items[1].id
@@ -556,14 +562,14 @@ async def _time_sql_in_stack(config: Config, site: str, rounds: int = 300) -> li
     database = Database.for_service(config, "orders")
     query = sa.text(_ORDERS_PAGE_SQL.replace("?", ":site"))
 
-    async def page(session: object) -> object:
-        return (await session.execute(query, {"site": site})).all()  # type: ignore[attr-defined]
+    async def page(session: AsyncSession) -> Sequence[sa.Row[Any]]:
+        return (await session.execute(query, {"site": site})).all()
 
     try:
         latencies = []
         for _ in range(rounds):
             started = time.perf_counter()
-            await database.run(page, readonly=True)  # type: ignore[arg-type]
+            await database.run(page, readonly=True)
             latencies.append((time.perf_counter() - started) * 1000)
         return sorted(latencies)
     finally:

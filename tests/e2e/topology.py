@@ -24,12 +24,14 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+yaml: ModuleType | None
 try:
     import yaml
 except ModuleNotFoundError:  # every test that reads YAML fails (never skips) with the fix

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,7 +187,7 @@ class Started:
 async def serve(*servicers: Any) -> Started:
     """One grpc.aio server on 127.0.0.1:0 with the given provider servicers."""
     server = grpc.aio.server()
-    adders = {
+    adders: dict[type[Any], Callable[[Any, grpc.aio.Server], None]] = {
         CatalogProvider: catalog_grpc.add_CatalogProviderServiceServicer_to_server,
         ShippingProvider: rates_grpc.add_ShippingRatesProviderServiceServicer_to_server,
         FeesProvider: fees_grpc.add_AdditionalFeesProviderServiceServicer_to_server,
@@ -200,7 +200,9 @@ async def serve(*servicers: Any) -> Started:
     return Started(server, port)
 
 
-def line(item_id: str, quantity: int = 1, *, app_id: str = "shop", **options: Any) -> Any:
+def line(
+    item_id: str, quantity: int = 1, *, app_id: str = "shop", **options: Any
+) -> line_item_pb2.LineItem:
     """A request line item (`ecom.common.v1.LineItem`) for `item_id` of catalog `app_id`."""
     result = line_item_pb2.LineItem(quantity=quantity)
     result.catalog_reference.catalog_item_id = item_id
@@ -218,7 +220,7 @@ def struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
 
 def error_info(exc: grpc.aio.AioRpcError) -> tuple[str, dict[str, str], set[str]]:
     """(ErrorInfo reason, ErrorInfo metadata, BadRequest field paths) of a failed call."""
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    status = rpc_status.from_call(exc)
     reason, metadata, fields = "", {}, set()
     for detail in status.details if status is not None else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

@@ -4,6 +4,7 @@ reason, never INTERNAL, and leaves the cart exactly as it was."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from typing import Any
 
 import grpc
 import pytest
@@ -43,7 +44,7 @@ def _nan_options() -> line_item_pb2.LineItem:
 
 def _deep_options() -> line_item_pb2.LineItem:
     bad = line("tee")
-    nested: dict[str, object] = {"leaf": 1}
+    nested: dict[str, Any] = {"leaf": 1}
     for _ in range(12):
         nested = {"n": nested}
     bad.catalog_reference.options.update(nested)

@@ -10,6 +10,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from google.protobuf import any_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.cart.v1 import cart_pb2, events_pb2
 from ecom.cart.v1 import cart_service_pb2 as cart_pb
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _events(suite: Suite, cart_id: str) -> list[tuple[str, any_pb2.Any]]:
-    async def read(session: sa.ext.asyncio.AsyncSession) -> list[tuple[str, any_pb2.Any]]:
+    async def read(session: AsyncSession) -> list[tuple[str, any_pb2.Any]]:
         rows = await session.execute(
             sa.select(outbox).where(outbox.c.entity_id == cart_id).order_by(outbox.c.id)
         )

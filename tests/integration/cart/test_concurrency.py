@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.cart.v1 import cart_pb2, cart_service_pb2_grpc, current_cart_service_pb2_grpc
 from ecom.cart.v1 import cart_service_pb2 as cart_pb
@@ -40,7 +41,7 @@ async def many_items(suite: Suite) -> CatalogProvider:
 
 
 async def _events(suite: Suite, cart_id: str) -> list[str]:
-    async def read(session: sa.ext.asyncio.AsyncSession) -> list[str]:
+    async def read(session: AsyncSession) -> list[str]:
         rows = await session.execute(
             sa.select(outbox.c.type).where(outbox.c.entity_id == cart_id).order_by(outbox.c.id)
         )
@@ -65,7 +66,7 @@ async def test_concurrent_adds_to_one_cart_lose_nothing(
 
     async def add(i: int, channel: grpc.aio.Channel) -> cart_pb2.Cart:
         stub = cart_service_pb2_grpc.CartServiceStub(channel)
-        reply = await stub.AddToCart(
+        reply: cart_pb.AddToCartResponse = await stub.AddToCart(
             cart_pb.AddToCartRequest(id=cart_id, line_items=[line(f"sku-{i}", i + 1), line("tee")]),
             metadata=me,
         )
@@ -88,7 +89,7 @@ async def test_concurrent_first_adds_of_a_new_visitor_share_one_cart(
 
     async def add(i: int, channel: grpc.aio.Channel) -> cart_pb2.Cart:
         stub = current_cart_service_pb2_grpc.CurrentCartServiceStub(channel)
-        reply = await stub.AddToCurrentCart(
+        reply: current_pb.AddToCurrentCartResponse = await stub.AddToCurrentCart(
             current_pb.AddToCurrentCartRequest(line_items=[line(f"sku-{i}", i + 1), line("tee")]),
             metadata=me,
         )

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _add(suite: Suite, who: tuple[tuple[str, str], ...], *lines: object) -> cart_pb2.Cart:
-    reply = await suite.current.AddToCurrentCart(
+    reply: current_pb.AddToCurrentCartResponse = await suite.current.AddToCurrentCart(
         current_pb.AddToCurrentCartRequest(line_items=lines),  # type: ignore[arg-type]
         metadata=who,
     )
@@ -33,10 +33,11 @@ async def _add(suite: Suite, who: tuple[tuple[str, str], ...], *lines: object) -
 async def _merge(
     suite: Suite, member: str, visitor_token: str
 ) -> current_pb.MergeCurrentCartResponse:
-    return await suite.current.MergeCurrentCart(
+    response: current_pb.MergeCurrentCartResponse = await suite.current.MergeCurrentCart(
         current_pb.MergeCurrentCartRequest(visitor_token=visitor_token),
         metadata=suite.auth(Role.MEMBER, member),
     )
+    return response
 
 
 async def test_visitor_and_member_carts_merge_under_the_documented_rule(

@@ -164,7 +164,7 @@ class Suite:
 
     async def product_stock(self, product_id: str) -> product_pb2.StockLevel:
         stub = catalog_admin_service_pb2_grpc.CatalogAdminServiceStub(self.channel)
-        response = await stub.GetProduct(
+        response: catalog_admin_service_pb2.GetProductResponse = await stub.GetProduct(
             catalog_admin_service_pb2.GetProductRequest(id=product_id), metadata=self.admin()
         )
         return response.product.stock
@@ -206,7 +206,7 @@ class Suite:
         info: checkout_pb2.Checkout | None = None,
         **extra: Any,
     ) -> checkout_pb2.Checkout:
-        response = await self.checkout.CreateCheckout(
+        response: pb.CreateCheckoutResponse = await self.checkout.CreateCheckout(
             pb.CreateCheckoutRequest(
                 line_items=lines,
                 checkout_info=info,

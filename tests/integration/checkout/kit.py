@@ -26,6 +26,7 @@ from ecom.spi.shipping_rates.v1 import shipping_rates_provider_service_pb2 as ra
 from ecom.spi.shipping_rates.v1 import shipping_rates_provider_service_pb2_grpc as rates_grpc
 from ecom.spi.validations.v1 import validations_provider_service_pb2 as validations_pb2
 from ecom.spi.validations.v1 import validations_provider_service_pb2_grpc as validations_grpc
+from tests.integration.unimplemented import UnimplementedInventoryProvider
 
 
 def item(
@@ -70,7 +71,7 @@ class CatalogProvider(catalog_grpc.CatalogProviderServiceServicer):
 
 
 @dataclass
-class InventoryProvider(inventory_grpc.InventoryProviderServiceServicer):
+class InventoryProvider(UnimplementedInventoryProvider):
     """Stock per catalog_item_id with reservations, all or nothing. While `commit_down`,
     CommitInventory answers UNAVAILABLE."""
 
@@ -237,7 +238,7 @@ class ValidationsProvider(validations_grpc.ValidationsProviderServiceServicer):
         for line in request.line_items:
             if line.quantity > self.max_quantity:
                 violation = reply.violations.add(
-                    severity=self.severity,  # type: ignore[arg-type]
+                    severity=self.severity,
                     description=f"at most {self.max_quantity} per order",
                 )
                 violation.target.line_item.id = line.id

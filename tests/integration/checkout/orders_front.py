@@ -10,10 +10,11 @@ import grpc
 
 from ecom.orders.v1 import orders_service_pb2 as pb
 from ecom.orders.v1 import orders_service_pb2_grpc
+from tests.integration.unimplemented import UnimplementedOrdersService
 
 
 @dataclass
-class OrdersFront(orders_service_pb2_grpc.OrdersServiceServicer):
+class OrdersFront(UnimplementedOrdersService):
     lose_answers: int = 0
     refuse: bool = False
     created: list[str] = field(default_factory=list)

@@ -4,6 +4,7 @@ completion, exactly once with two sweepers, queries, and recovery links."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import grpc
@@ -41,9 +42,7 @@ def with_email(email: str) -> checkout_pb2.Checkout:
     return info
 
 
-async def records(
-    suite: Suite, **filters: object
-) -> list[abandoned_checkout_pb2.AbandonedCheckout]:
+async def records(suite: Suite, **filters: Any) -> list[abandoned_checkout_pb2.AbandonedCheckout]:
     response = await suite.abandoned.QueryAbandonedCheckouts(
         apb.QueryAbandonedCheckoutsRequest(filter=apb.AbandonedCheckoutFilter(**filters)),
         metadata=suite.admin(),
@@ -168,9 +167,13 @@ async def test_queries_links_and_access(start_suite: StartSuite) -> None:
     for bad in (
         apb.QueryAbandonedCheckoutsRequest(page_token="garbage"),
         apb.QueryAbandonedCheckoutsRequest(page_size=-1),
-        apb.QueryAbandonedCheckoutsRequest(filter=apb.AbandonedCheckoutFilter(statuses=[0])),
         apb.QueryAbandonedCheckoutsRequest(
-            filter=apb.AbandonedCheckoutFilter(total_price={"min": "ten"})
+            filter=apb.AbandonedCheckoutFilter(
+                statuses=[abandoned_checkout_pb2.ABANDONED_CHECKOUT_STATUS_UNSPECIFIED]
+            )
+        ),
+        apb.QueryAbandonedCheckoutsRequest(
+            filter=apb.AbandonedCheckoutFilter(total_price=query_pb2.DecimalRange(min="ten"))
         ),
         apb.QueryAbandonedCheckoutsRequest(sort=[by_total, by_total]),
         # A token is bound to the filter and sort it came from.

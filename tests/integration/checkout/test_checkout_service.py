@@ -11,7 +11,14 @@ from google.protobuf import field_mask_pb2
 
 from ecom.cart.v1 import current_cart_service_pb2
 from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
-from ecom.common.v1 import buyer_pb2, catalog_pb2, channel_pb2, money_pb2, pricing_pb2
+from ecom.common.v1 import (
+    buyer_pb2,
+    catalog_pb2,
+    channel_pb2,
+    line_item_pb2,
+    money_pb2,
+    pricing_pb2,
+)
 from tests.integration.checkout.conftest import (
     SQLITE_ONLY,
     URL_TEMPLATE,
@@ -409,8 +416,8 @@ async def test_line_operations_are_atomic_and_idempotent(suite: Suite) -> None:
             pb.UpdateLineItemsQuantityRequest(
                 id=checkout.id,
                 line_items=[
-                    {"id": removed.line_items[0].id, "quantity": 4},
-                    {"id": "gone", "quantity": 1},
+                    line_item_pb2.LineItemQuantityUpdate(id=removed.line_items[0].id, quantity=4),
+                    line_item_pb2.LineItemQuantityUpdate(id="gone", quantity=1),
                 ],
             ),
             metadata=visitor,

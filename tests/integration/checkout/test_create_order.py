@@ -4,13 +4,14 @@ every precondition with its own reason."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
-from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
-from ecom.common.v1 import buyer_pb2
+from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2, checkout_service_pb2_grpc
+from ecom.common.v1 import buyer_pb2, line_item_pb2
 from ecom.orders.v1 import orders_service_pb2
 from services.platform.providers import Kind
 from tests.helpers import eventually
@@ -80,9 +81,7 @@ async def test_twenty_concurrent_calls_make_one_order(suite: Suite) -> None:
     ]
 
 
-def pb_stub(channel: grpc.aio.Channel) -> object:
-    from ecom.checkout.v1 import checkout_service_pb2_grpc
-
+def pb_stub(channel: grpc.aio.Channel) -> checkout_service_pb2_grpc.CheckoutServiceStub:
     return checkout_service_pb2_grpc.CheckoutServiceStub(channel)
 
 
@@ -137,7 +136,7 @@ async def test_thirty_checkouts_compete_for_the_last_ten_units(suite: Suite) -> 
 
 
 async def expect_refusal(
-    suite: Suite, checkout_id: str, reason: str, **request: object
+    suite: Suite, checkout_id: str, reason: str, **request: Any
 ) -> tuple[dict[str, str], set[str]]:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await suite.checkout.CreateOrder(
@@ -220,7 +219,8 @@ async def test_each_precondition_refuses_with_its_own_reason(suite: Suite) -> No
     assert await orders_of(suite, many.id) == []
     fixed = await suite.checkout.UpdateLineItemsQuantity(
         pb.UpdateLineItemsQuantityRequest(
-            id=many.id, line_items=[{"id": many.line_items[0].id, "quantity": 1}]
+            id=many.id,
+            line_items=[line_item_pb2.LineItemQuantityUpdate(id=many.line_items[0].id, quantity=1)],
         ),
         metadata=admin,
     )

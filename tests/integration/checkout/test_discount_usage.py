@@ -35,6 +35,7 @@ from tests.integration.checkout.conftest import SQLITE_ONLY, StartSuite, Suite, 
 from tests.integration.checkout.kit import Started, error_info, line
 from tests.integration.checkout.orders_front import OrdersFront
 from tests.integration.checkout.test_create_order import orders_of, ready, shipping
+from tests.integration.unimplemented import UnimplementedDiscountRulesService
 
 pytestmark = pytest.mark.integration
 pb = checkout_service_pb2
@@ -50,7 +51,7 @@ async def make_coupon(suite: Suite, code: str, **fields: Any) -> coupon_pb2.Coup
     """A coupon; `fields` in proto JSON (percentOffRate, moneyOffAmount, usageLimit...)."""
     spec = {"code": code, "name": f"Coupon {code}", **fields}
     stub = coupons_service_pb2_grpc.CouponsServiceStub(suite.channel)
-    response = await stub.CreateCoupon(
+    response: coupons_service_pb2.CreateCouponResponse = await stub.CreateCoupon(
         coupons_service_pb2.CreateCouponRequest(
             coupon=json_format.ParseDict(spec, coupon_pb2.Coupon())
         ),
@@ -95,7 +96,7 @@ async def make_rule(
     }
     if usage_limit is not None:
         spec["settings"] = {"usageLimit": usage_limit}
-    response = await rules(suite).CreateDiscountRule(
+    response: dpb.CreateDiscountRuleResponse = await rules(suite).CreateDiscountRule(
         dpb.CreateDiscountRuleRequest(
             discount_rule=json_format.ParseDict(spec, discount_rule_pb2.DiscountRule())
         ),
@@ -156,7 +157,7 @@ async def place_all(suite: Suite, requests: list[pb.CreateOrderRequest]) -> list
 
 
 async def stored(suite: Suite, checkout_id: str) -> checkout_pb2.Checkout:
-    response = await suite.checkout.GetCheckout(
+    response: pb.GetCheckoutResponse = await suite.checkout.GetCheckout(
         pb.GetCheckoutRequest(id=checkout_id), metadata=suite.visitor()
     )
     return response.checkout
@@ -467,7 +468,7 @@ class GatedValidations(validations_grpc.ValidationsProviderServiceServicer):
 
 
 @dataclass
-class DiscountsFront(discount_rules_service_pb2_grpc.DiscountRulesServiceServicer):
+class DiscountsFront(UnimplementedDiscountRulesService):
     """Between the checkout and the real discounts service: forwards what the checkout calls;
     can fail ReserveDiscountUsage, and lose RecordDiscountUsage answers after they counted."""
 

@@ -13,7 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
-from ecom.common.v1 import buyer_pb2
+from ecom.common.v1 import buyer_pb2, line_item_pb2
 from ecom.orders.v1 import orders_service_pb2
 from services.platform.providers import Kind
 from tests.helpers import eventually
@@ -178,7 +178,7 @@ async def test_an_unresumed_placement_is_finished_in_the_background(
         # Nobody retries: the finisher finds the order and completes the checkout.
 
         async def completed() -> bool:
-            current = await suite.checkout.GetCheckout(
+            current: pb.GetCheckoutResponse = await suite.checkout.GetCheckout(
                 pb.GetCheckoutRequest(id=made.id), metadata=suite.visitor()
             )
             return current.checkout.completed
@@ -310,7 +310,10 @@ async def test_answers_that_break_the_spi_are_reported_not_trusted(suite: Suite)
     refreshed = (
         await suite.checkout.UpdateLineItemsQuantity(
             pb.UpdateLineItemsQuantityRequest(
-                id=checkout.id, line_items=[{"id": checkout.line_items[0].id, "quantity": 2}]
+                id=checkout.id,
+                line_items=[
+                    line_item_pb2.LineItemQuantityUpdate(id=checkout.line_items[0].id, quantity=2)
+                ],
             ),
             metadata=suite.visitor(),
         )

@@ -31,6 +31,7 @@ from services.platform.runtime import Runtime
 from services.pricing import DiscountSource, DiscountSourceKind, LineDiscount, ShippingDiscount
 from tests.integration.discounts.cases import coupon, rule, specific
 from tests.integration.discounts.kit import CATALOG, NOWHERE, Served, coupon_from, rule_from
+from tests.integration.unimplemented import UnimplementedDiscountRulesService
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -104,7 +105,7 @@ async def test_the_real_service_in_the_engines_terms(
 
 
 @dataclass
-class Scripted(pb_grpc.DiscountRulesServiceServicer):
+class Scripted(UnimplementedDiscountRulesService):
     """A DiscountRulesService that answers what the test scripts."""
 
     mode: str = "garbage"

@@ -25,6 +25,7 @@ from services.platform.identity import Caller, Role, current_caller
 from services.platform.module import Binding, ServiceModule
 from services.platform.runtime import Runtime
 from services.platform.server import RunningServer
+from tests.integration.unimplemented import UnimplementedOrdersService
 
 EVENT_TYPE = "ecom.fulfillment.v1.fulfillments_updated"
 APPROVED = order_pb2.ORDER_STATUS_APPROVED
@@ -38,7 +39,7 @@ UPDATED = events_pb2.FULFILLMENT_ACTION_UPDATED
 DELETED = events_pb2.FULFILLMENT_ACTION_DELETED
 
 
-class OrdersPeer(orders_service_pb2_grpc.OrdersServiceServicer):
+class OrdersPeer(UnimplementedOrdersService):
     """GetOrder over orders the test puts in, per site; records who called."""
 
     def __init__(self) -> None:

@@ -45,7 +45,8 @@ def entry(
 
 def reason(result: pb.BulkCreateFulfillmentsResult) -> str:
     for detail in result.item_metadata.error.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+        # types-protobuf types Message.DESCRIPTOR wider than Any.Is accepts; it is a Descriptor.
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):  # type: ignore[arg-type]
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             return info.reason

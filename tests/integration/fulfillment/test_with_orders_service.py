@@ -88,7 +88,7 @@ class Pair:
         created = await stub.CreateOrder(
             orders_service_pb2.CreateOrderRequest(order=order), metadata=md
         )
-        approved = await stub.ApproveOrder(
+        approved: orders_service_pb2.ApproveOrderResponse = await stub.ApproveOrder(
             orders_service_pb2.ApproveOrderRequest(id=created.order.id), metadata=md
         )
         assert approved.order.status == order_pb2.ORDER_STATUS_APPROVED
@@ -103,7 +103,7 @@ class Pair:
         async with asyncio.timeout(CONVERGE_S):
             while True:
                 with contextlib.suppress(grpc.aio.AioRpcError):  # orders may be restarting
-                    got = await self.orders().GetOrder(
+                    got: orders_service_pb2.GetOrderResponse = await self.orders().GetOrder(
                         orders_service_pb2.GetOrderRequest(id=order_id), metadata=self.md(site)
                     )
                     if got.order.fulfillment_status == status:

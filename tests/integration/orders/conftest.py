@@ -4,7 +4,7 @@ each (the `site` fixture)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import grpc
@@ -13,16 +13,17 @@ import pytest_asyncio
 
 from services.orders import MODULE
 from services.platform.config import load_config
+from services.platform.module import ServiceModule
 from services.platform.runtime import Runtime
 from services.platform.server import start_server
 from tests.integration.orders.kit import Served
 
 
 async def serve(
-    data_dir: Path, environ: dict[str, str], modules: list[object] | None = None
+    data_dir: Path, environ: dict[str, str], modules: Sequence[ServiceModule] | None = None
 ) -> Served:
     config = load_config({"ECOM_DATA_DIR": str(data_dir), **environ})
-    running = await start_server(Runtime(config), modules or [MODULE])  # type: ignore[list-item]
+    running = await start_server(Runtime(config), modules or [MODULE])
     return Served(running, grpc.aio.insecure_channel(running.address))
 
 

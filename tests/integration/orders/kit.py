@@ -145,7 +145,7 @@ def new_order(
 async def create(
     served: Served, site: str, order: order_pb2.Order, **kwargs: object
 ) -> order_pb2.Order:
-    response = await served.orders.CreateOrder(
+    response: pb.CreateOrderResponse = await served.orders.CreateOrder(
         pb.CreateOrderRequest(order=order, **kwargs),  # type: ignore[arg-type]
         metadata=served.admin(site),
     )
@@ -175,7 +175,7 @@ def gift_card(amount: str) -> transactions_pb2.Payment:
 
 def details(exc: grpc.aio.AioRpcError) -> tuple[str, dict[str, str], set[str]]:
     """(ErrorInfo reason, ErrorInfo metadata, BadRequest field paths) of a failed call."""
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    status = rpc_status.from_call(exc)
     reason, metadata, fields = "", {}, set()
     if status is not None:
         for detail in status.details:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from google.protobuf import any_pb2
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.events.v1 import event_pb2
 from ecom.fulfillment.v1 import events_pb2 as fulfillment_events
@@ -79,17 +80,18 @@ async def record(
         order_fulfillment_status=status,  # type: ignore[arg-type]
     )
 
-    async def unit(session: object) -> None:
-        await record_event(session, site=site, type=TYPE, entity_id=order_id, payload=message)  # type: ignore[arg-type]
+    async def unit(session: AsyncSession) -> None:
+        await record_event(session, site=site, type=TYPE, entity_id=order_id, payload=message)
 
-    await database.run(unit)  # type: ignore[arg-type]
+    await database.run(unit)
     await OutboxRelay(database, served.running.runtime.bus).publish_pending()
 
 
 async def order_of(served: Served, site: str, order_id: str) -> order_pb2.Order:
-    return (
-        await served.orders.GetOrder(pb.GetOrderRequest(id=order_id), metadata=served.admin(site))
-    ).order
+    response: pb.GetOrderResponse = await served.orders.GetOrder(
+        pb.GetOrderRequest(id=order_id), metadata=served.admin(site)
+    )
+    return response.order
 
 
 async def reaches(served: Served, site: str, order_id: str, revision: int) -> order_pb2.Order:
@@ -104,7 +106,7 @@ async def reaches(served: Served, site: str, order_id: str, revision: int) -> or
     return found
 
 
-def activities(order: order_pb2.Order) -> list[int]:
+def activities(order: order_pb2.Order) -> list[order_pb2.ActivityType.ValueType]:
     return [a.type for a in order.activities][1:]  # after ORDER_PLACED
 
 
@@ -195,7 +197,7 @@ async def test_stale_and_repeated_events_change_nothing(
         async with pg.running.runtime.database("orders").transaction(readonly=True) as session:
             from sqlalchemy import text
 
-            found = await session.scalar(
+            found: int | None = await session.scalar(
                 text("SELECT fulfillment_sequence FROM orders WHERE id = :id"), {"id": order.id}
             )
         return found == 3

@@ -25,6 +25,7 @@ from services.registry import MODULE as REGISTRY
 from tests.helpers import eventually
 from tests.integration.orders.conftest import serve, stop
 from tests.integration.orders.kit import Served, create, details, line, new_order, pb, regular, tx
+from tests.integration.unimplemented import UnimplementedInventoryProvider
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -32,7 +33,7 @@ STOCK_APP = "stock-app"
 
 
 @dataclass
-class InventoryProvider(inventory_grpc.InventoryProviderServiceServicer):
+class InventoryProvider(UnimplementedInventoryProvider):
     """Keeps stock per catalog item id and records every RestockInventory call."""
 
     stock: dict[str, int] = field(default_factory=dict)

@@ -55,7 +55,7 @@ async def search_ids(
 
 
 async def approve(served: Served, site: str, order: order_pb2.Order) -> order_pb2.Order:
-    response = await served.orders.ApproveOrder(
+    response: pb.ApproveOrderResponse = await served.orders.ApproveOrder(
         pb.ApproveOrderRequest(id=order.id), metadata=served.admin(site)
     )
     return response.order

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ecom.common.v1 import query_pb2
 from ecom.orders.v1 import order_pb2
 from services.orders.seed import seed, seeding_database
 from services.platform.config import load_config
@@ -31,7 +32,7 @@ async def test_seeded_orders_are_served(served: Served, site: str) -> None:
     newest = await served.orders.SearchOrders(
         pb.SearchOrdersRequest(
             filter=pb.OrderFilter(include_initialized=True),
-            sort=[pb.OrderSort(field=pb.ORDER_SORT_FIELD_NUMBER, order=2)],
+            sort=[pb.OrderSort(field=pb.ORDER_SORT_FIELD_NUMBER, order=query_pb2.SORT_ORDER_DESC)],
             page_size=1,
         ),
         metadata=admin,

@@ -51,18 +51,20 @@ def _refund_transaction(payment_id: str, amount: str) -> transactions_pb2.Refund
 async def pay(
     served: Served, site: str, order_id: str, *payments: transactions_pb2.Payment
 ) -> tx.AddPaymentsResponse:
-    return await served.transactions.AddPayments(
+    response: tx.AddPaymentsResponse = await served.transactions.AddPayments(
         tx.AddPaymentsRequest(order_id=order_id, payments=list(payments)),
         metadata=served.admin(site),
     )
+    return response
 
 
 async def add_refund(
     served: Served, site: str, order_id: str, given: transactions_pb2.Refund
 ) -> tx.AddRefundResponse:
-    return await served.transactions.AddRefund(
+    response: tx.AddRefundResponse = await served.transactions.AddRefund(
         tx.AddRefundRequest(order_id=order_id, refund=given), metadata=served.admin(site)
     )
+    return response
 
 
 async def paid_in_full(served: Served, site: str, order: order_pb2.Order) -> str:
@@ -75,7 +77,7 @@ class Case:
     steps: Callable[[Served, str, order_pb2.Order], Awaitable[None]]
     status: int
     events: list[str]
-    activities: list[int]
+    activities: list[order_pb2.ActivityType.ValueType]
 
 
 async def _nothing(served: Served, site: str, order: order_pb2.Order) -> None:
@@ -360,10 +362,11 @@ async def test_payment_status_changes(pg: Served, site: str) -> None:
     assert added.payment_status == order_pb2.PAYMENT_STATUS_PARTIALLY_PAID
 
     async def update(payment_id: str, status: int) -> tx.UpdatePaymentStatusResponse:
-        return await pg.transactions.UpdatePaymentStatus(
+        response: tx.UpdatePaymentStatusResponse = await pg.transactions.UpdatePaymentStatus(
             tx.UpdatePaymentStatusRequest(order_id=order.id, payment_id=payment_id, status=status),  # type: ignore[arg-type]
             metadata=admin,
         )
+        return response
 
     authorized = await update(pending_id, AUTHORIZED)
     assert authorized.order_transactions.payments[0].regular_payment_details.status == AUTHORIZED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +15,7 @@ import redis.asyncio
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ecom.cart.v1 import cart_pb2, events_pb2
 from ecom.common.v1 import query_pb2
@@ -70,8 +71,11 @@ async def served(
         await running.stop(0)
 
 
+StartCustomServer = Callable[..., Awaitable[Client]]
+
+
 @pytest.fixture
-async def custom_server() -> AsyncIterator[Callable[..., asyncio.Future[Client]]]:
+async def custom_server() -> AsyncIterator[StartCustomServer]:
     """A bare grpc.aio server with the interceptor and a feed tuned for timing tests."""
     started: list[tuple[grpc.aio.Server, grpc.aio.Channel]] = []
     tokens = TokenService("test-secret-" + uuid.uuid4().hex)
@@ -87,7 +91,7 @@ async def custom_server() -> AsyncIterator[Callable[..., asyncio.Future[Client]]
         started.append((server, channel))
         return Client(events_service_pb2_grpc.EventsServiceStub(channel), tokens, bus)
 
-    yield start  # type: ignore[misc]
+    yield start
     for server, channel in started:
         await channel.close()
         await server.stop(0)
@@ -114,7 +118,7 @@ def _event(
 
 def _details(error: grpc.aio.AioRpcError) -> tuple[list[str], str]:
     """(BadRequest field paths, ErrorInfo reason) of an error status."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     fields: list[str] = []
     reason = ""
     for detail in status.details if status else []:
@@ -127,8 +131,11 @@ def _details(error: grpc.aio.AioRpcError) -> tuple[list[str], str]:
     return fields, reason
 
 
-async def _list(client: Client, site: str, **request: object) -> pb.ListEventsResponse:
-    return await client.stub.ListEvents(pb.ListEventsRequest(**request), metadata=client.auth(site))  # type: ignore[arg-type]
+async def _list(client: Client, site: str, **request: Any) -> pb.ListEventsResponse:
+    response: pb.ListEventsResponse = await client.stub.ListEvents(
+        pb.ListEventsRequest(**request), metadata=client.auth(site)
+    )
+    return response
 
 
 async def test_list_events_pages_through_the_site_history(served: Client, site: str) -> None:
@@ -226,12 +233,13 @@ async def test_buyers_may_not_read_events(served: Client, site: str) -> None:
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def _next_event(stream: grpc.aio.UnaryStreamCall) -> Event:  # type: ignore[type-arg]
+async def _next_event(stream: grpc.aio.UnaryStreamCall) -> Event:
     while True:
         message = await asyncio.wait_for(stream.read(), 5)
         assert message is not grpc.aio.EOF
         if message.HasField("event"):
-            return message.event  # type: ignore[no-any-return]
+            event: Event = message.event
+            return event
 
 
 async def test_subscribe_from_beginning_then_live(served: Client, site: str) -> None:
@@ -324,7 +332,7 @@ async def test_relayed_outbox_events_reach_subscribers(
     )
     try:
 
-        async def change(session):  # type: ignore[no-untyped-def]
+        async def change(session: AsyncSession) -> None:
             await record_event(
                 session,
                 site=site,
@@ -349,7 +357,9 @@ async def test_relayed_outbox_events_reach_subscribers(
         await db.dispose()
 
 
-async def test_idle_stream_sends_heartbeats_that_resume(custom_server, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_idle_stream_sends_heartbeats_that_resume(
+    custom_server: StartCustomServer, site: str
+) -> None:
     client: Client = await custom_server(InProcessBus(), heartbeat_s=0.2)
     await client.bus.publish([_event(site, seq=1)])
     stream = client.stub.Subscribe(
@@ -371,7 +381,9 @@ async def test_idle_stream_sends_heartbeats_that_resume(custom_server, site: str
         resumed.cancel()
 
 
-async def test_stream_ends_unavailable_at_its_maximum_life(custom_server, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_stream_ends_unavailable_at_its_maximum_life(
+    custom_server: StartCustomServer, site: str
+) -> None:
     client: Client = await custom_server(InProcessBus(), heartbeat_s=0.1, max_stream_s=0.3)
     stream = client.stub.Subscribe(pb.SubscribeRequest(), metadata=client.auth(site))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -380,7 +392,7 @@ async def test_stream_ends_unavailable_at_its_maximum_life(custom_server, site: 
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-async def test_expired_cursor_is_refused(custom_server, site: str) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_cursor_is_refused(custom_server: StartCustomServer, site: str) -> None:
     bus = InProcessBus(max_len=2)
     client: Client = await custom_server(bus)
     await bus.publish([_event(site, seq=1)])
@@ -414,8 +426,8 @@ async def two_slots(request: pytest.FixtureRequest) -> AsyncIterator[StreamSlots
 
 
 async def test_open_streams_per_site_are_limited(
-    custom_server, two_slots: StreamSlots, site: str
-) -> None:  # type: ignore[no-untyped-def]
+    custom_server: StartCustomServer, two_slots: StreamSlots, site: str
+) -> None:
     client: Client = await custom_server(InProcessBus(), slots=two_slots)
     await client.bus.publish([_event(site)])
     request = pb.SubscribeRequest(from_beginning=True)

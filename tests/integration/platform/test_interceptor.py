@@ -50,8 +50,11 @@ class ProbeCatalog(catalog_grpc.CatalogProviderServiceServicer):
         return reply
 
 
+ProbeServer = tuple[RunningServer, ProbeCatalog]
+
+
 @pytest.fixture
-async def probe_server(tmp_path: Path) -> AsyncIterator[tuple[RunningServer, ProbeCatalog]]:
+async def probe_server(tmp_path: Path) -> AsyncIterator[ProbeServer]:
     servicer = ProbeCatalog()
 
     async def bind(runtime: Runtime, server: grpc.aio.Server) -> Binding:
@@ -78,7 +81,10 @@ async def _call(
 ) -> catalog.GetCatalogItemsResponse:
     async with grpc.aio.insecure_channel(running.address) as channel:
         stub = catalog_grpc.CatalogProviderServiceStub(channel)
-        return await stub.GetCatalogItems(_request(item), metadata=metadata, timeout=10)
+        reply: catalog.GetCatalogItemsResponse = await stub.GetCatalogItems(
+            _request(item), metadata=metadata, timeout=10
+        )
+        return reply
 
 
 def _bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -89,7 +95,7 @@ def _token(role: Role, site: str = "shop", ttl_s: int = 600, secret: str = SECRE
     return TokenService(secret, leeway_s=0).mint(role=role, site=site, subject="u1", ttl_s=ttl_s)
 
 
-async def test_valid_token_reaches_the_servicer_as_the_caller(probe_server) -> None:  # type: ignore[no-untyped-def]
+async def test_valid_token_reaches_the_servicer_as_the_caller(probe_server: ProbeServer) -> None:
     running, _ = probe_server
     reply = await _call(running, "item", _bearer(_token(Role.SERVICE)))
     assert reply.catalog_items[0].catalog_reference.catalog_item_id == "shop/u1/service"
@@ -106,14 +112,18 @@ async def test_valid_token_reaches_the_servicer_as_the_caller(probe_server) -> N
     ],
     ids=["missing", "wrong-scheme", "garbage", "expired", "forged"],
 )
-async def test_bad_credentials_are_unauthenticated(probe_server, metadata) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_credentials_are_unauthenticated(
+    probe_server: ProbeServer, metadata: tuple[tuple[str, str], ...]
+) -> None:
     running, _ = probe_server
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await _call(running, "item", metadata)
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-async def test_a_visitor_calling_a_staff_rpc_is_permission_denied(probe_server) -> None:  # type: ignore[no-untyped-def]
+async def test_a_visitor_calling_a_staff_rpc_is_permission_denied(
+    probe_server: ProbeServer,
+) -> None:
     running, _ = probe_server
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await _call(running, "item", _bearer(_token(Role.VISITOR)))
@@ -124,7 +134,7 @@ async def test_a_visitor_calling_a_staff_rpc_is_permission_denied(probe_server) 
     assert info.reason == "ROLE_NOT_ALLOWED"
 
 
-async def test_a_token_of_another_site_is_refused(probe_server) -> None:  # type: ignore[no-untyped-def]
+async def test_a_token_of_another_site_is_refused(probe_server: ProbeServer) -> None:
     running, _ = probe_server
     metadata = (*_bearer(_token(Role.ADMIN, site="other-shop")), ("x-ecom-site", "shop"))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -132,7 +142,7 @@ async def test_a_token_of_another_site_is_refused(probe_server) -> None:  # type
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_domain_errors_keep_their_code_and_details(probe_server) -> None:  # type: ignore[no-untyped-def]
+async def test_domain_errors_keep_their_code_and_details(probe_server: ProbeServer) -> None:
     running, _ = probe_server
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await _call(running, "missing", _bearer(_token(Role.ADMIN)))
@@ -144,8 +154,8 @@ async def test_domain_errors_keep_their_code_and_details(probe_server) -> None: 
 
 
 async def test_unexpected_error_is_internal_without_leaking_and_logged_with_request_id(
-    probe_server, caplog: pytest.LogCaptureFixture
-) -> None:  # type: ignore[no-untyped-def]
+    probe_server: ProbeServer, caplog: pytest.LogCaptureFixture
+) -> None:
     running, _ = probe_server
     metadata = (*_bearer(_token(Role.ADMIN)), ("x-request-id", "req-42"))
     with (
@@ -161,7 +171,7 @@ async def test_unexpected_error_is_internal_without_leaking_and_logged_with_requ
     assert record.exc_info is not None and "hunter2" in str(record.exc_info[1])
 
 
-async def test_health_and_reflection_need_no_token(probe_server) -> None:  # type: ignore[no-untyped-def]
+async def test_health_and_reflection_need_no_token(probe_server: ProbeServer) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     running, _ = probe_server
@@ -172,7 +182,9 @@ async def test_health_and_reflection_need_no_token(probe_server) -> None:  # typ
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
-async def test_stop_lets_an_in_flight_call_finish_and_refuses_new_ones(probe_server) -> None:  # type: ignore[no-untyped-def]
+async def test_stop_lets_an_in_flight_call_finish_and_refuses_new_ones(
+    probe_server: ProbeServer,
+) -> None:
     running, servicer = probe_server
     metadata = _bearer(_token(Role.ADMIN))
     in_flight = asyncio.create_task(_call(running, "slow", metadata))

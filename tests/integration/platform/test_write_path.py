@@ -9,12 +9,13 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, insert, select, text, update
+from sqlalchemy import Column, Integer, Result, String, Table, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +58,8 @@ def _moved_to_a_thread(caplog: pytest.LogCaptureFixture) -> bool:
 
 async def _count(db: Database, prefix: str) -> int:
     stmt = select(func.count()).select_from(items).where(items.c.name.like(f"{prefix}%"))
-    return int(await db.run(lambda s: s.scalar(stmt), readonly=True) or 0)
+    counted: int | None = await db.run(lambda s: s.scalar(stmt), readonly=True)
+    return int(counted or 0)
 
 
 async def test_short_writes_run_inline_and_commit(
@@ -181,8 +183,12 @@ async def test_inline_writes_leave_checkpoints_to_a_thread(
         real(self)
 
     monkeypatch.setattr(sqlite_inline.InlineSQLite, "_run_checkpoint", spy)
+
+    def insert_row(n: int) -> Callable[[AsyncSession], Awaitable[Result[Any]]]:
+        return lambda s: s.execute(insert(items).values(name=f"c{n}", value=n))
+
     for n in range(10):
-        await lite.run(lambda s, n=n: s.execute(insert(items).values(name=f"c{n}", value=n)))
+        await lite.run(insert_row(n))
     await lite.dispose()  # waits for a checkpoint in flight
     assert threads and threading.main_thread().name not in threads
     assert await _count(lite, "c") == 10

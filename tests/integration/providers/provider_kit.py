@@ -13,6 +13,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from ecom.common.v1 import channel_pb2
 from ecom.spi.shipping_rates.v1 import (
     shipping_rates_provider_service_pb2 as shipping_pb2,
 )
@@ -111,7 +112,9 @@ def shipping_ref(
 
 
 def rates_request(currency: str = "USD") -> shipping_pb2.GetShippingRatesRequest:
-    return shipping_pb2.GetShippingRatesRequest(currency=currency, weight_unit=1)
+    return shipping_pb2.GetShippingRatesRequest(
+        currency=currency, weight_unit=channel_pb2.WEIGHT_UNIT_KG
+    )
 
 
 class FakeClock:
@@ -129,7 +132,7 @@ class FakeClock:
 
 def status_details(exc: grpc.aio.AioRpcError) -> tuple[dict[str, str], set[str], str]:
     """(ErrorInfo metadata + {"reason": ...}, BadRequest field paths, message) of a failed call."""
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    status = rpc_status.from_call(exc)
     info: dict[str, str] = {}
     fields: set[str] = set()
     if status is not None:

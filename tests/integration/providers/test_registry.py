@@ -12,6 +12,7 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2, struct_pb2
 from grpc_health.v1 import health_pb2
 
+from ecom.common.v1 import query_pb2
 from ecom.providers.v1 import provider_pb2
 from ecom.providers.v1 import provider_registry_service_pb2 as pb
 from ecom.spi.shipping_rates.v1 import shipping_rates_provider_service_pb2 as shipping_pb2
@@ -22,6 +23,7 @@ from services.platform.providers import Kind, ProviderClient
 from services.platform.providers.config_file import ID_NAMESPACE
 from services.platform.providers.outcome import PROVIDER_UNAVAILABLE
 from services.platform.runtime import Runtime
+from tests.integration.providers.conftest import StartRegistry
 from tests.integration.providers.provider_kit import (
     GET_RATES,
     SHIPPING,
@@ -51,7 +53,9 @@ def seconds(value: float) -> duration_pb2.Duration:
     return duration
 
 
-async def test_register_get_update_delete_follow_revisions(start_registry, site: str) -> None:
+async def test_register_get_update_delete_follow_revisions(
+    start_registry: StartRegistry, site: str
+) -> None:
     registry = await start_registry()
     stub, md = registry.stub(), registry.admin(site)
     settings = struct_pb2.Struct()
@@ -111,7 +115,9 @@ async def test_register_get_update_delete_follow_revisions(start_registry, site:
         assert gone.value.code() is grpc.StatusCode.NOT_FOUND
 
 
-async def test_a_retried_register_returns_the_first_answer(start_registry, site: str) -> None:
+async def test_a_retried_register_returns_the_first_answer(
+    start_registry: StartRegistry, site: str
+) -> None:
     registry = await start_registry()
     stub, md = registry.stub(), registry.admin(site)
     request_id = str(uuid.uuid4())
@@ -164,7 +170,7 @@ async def test_a_retried_register_returns_the_first_answer(start_registry, site:
     ],
 )
 async def test_invalid_registrations_name_every_bad_field(
-    start_registry, site: str, provider: provider_pb2.Provider, fields: set[str]
+    start_registry: StartRegistry, site: str, provider: provider_pb2.Provider, fields: set[str]
 ) -> None:
     registry = await start_registry()
     with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -176,7 +182,7 @@ async def test_invalid_registrations_name_every_bad_field(
 
 
 async def test_settings_over_64_kib_are_refused_and_30_s_is_accepted(
-    start_registry, site: str
+    start_registry: StartRegistry, site: str
 ) -> None:
     registry = await start_registry()
     stub, md = registry.stub(), registry.admin(site)
@@ -193,7 +199,9 @@ async def test_settings_over_64_kib_are_refused_and_30_s_is_accepted(
     assert accepted.provider.timeout.seconds == 30
 
 
-async def test_update_rejects_bad_masks_and_bad_values(start_registry, site: str) -> None:
+async def test_update_rejects_bad_masks_and_bad_values(
+    start_registry: StartRegistry, site: str
+) -> None:
     registry = await start_registry()
     stub, md = registry.stub(), registry.admin(site)
     created = (
@@ -225,7 +233,9 @@ async def test_update_rejects_bad_masks_and_bad_values(start_registry, site: str
     assert unchanged.provider.revision == 1
 
 
-async def test_config_file_providers_are_listed_and_read_only(start_registry, site: str) -> None:
+async def test_config_file_providers_are_listed_and_read_only(
+    start_registry: StartRegistry, site: str
+) -> None:
     document = {
         "providers": [
             {"sites": ["*"], "kind": "catalog", "app_id": "demo-catalog", "target": "@providers"},
@@ -292,12 +302,12 @@ async def test_config_file_providers_are_listed_and_read_only(start_registry, si
     assert [p.id for p in relisted] == [catalog.id, rates.id]
 
 
-async def test_a_bad_providers_file_stops_start_up(start_registry) -> None:
+async def test_a_bad_providers_file_stops_start_up(start_registry: StartRegistry) -> None:
     with pytest.raises(ConfigError, match=r"providers\[0\].*app_id"):
         await start_registry({"providers": [{"site": "*", "kind": "catalog", "target": "h:1"}]})
 
 
-async def test_list_filters_sorts_and_pages(start_registry, site: str) -> None:
+async def test_list_filters_sorts_and_pages(start_registry: StartRegistry, site: str) -> None:
     registry = await start_registry(
         {
             "providers": [
@@ -337,7 +347,9 @@ async def test_list_filters_sorts_and_pages(start_registry, site: str) -> None:
     ]
     enabled_shipping = pb.ListProvidersRequest(
         filter=pb.ProviderFilter(kinds=[SHIPPING_KIND], enabled=True),
-        sort=[pb.ProviderSort(field=pb.PROVIDER_SORT_FIELD_APP_ID, order=2)],
+        sort=[
+            pb.ProviderSort(field=pb.PROVIDER_SORT_FIELD_APP_ID, order=query_pb2.SORT_ORDER_DESC)
+        ],
         page_size=2,
     )
     assert await pages(enabled_shipping) == [
@@ -366,7 +378,9 @@ async def test_list_filters_sorts_and_pages(start_registry, site: str) -> None:
         assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_sites_never_see_each_others_providers(start_registry, site: str) -> None:
+async def test_sites_never_see_each_others_providers(
+    start_registry: StartRegistry, site: str
+) -> None:
     registry = await start_registry()
     stub = registry.stub()
     mine = (
@@ -385,7 +399,7 @@ async def test_sites_never_see_each_others_providers(start_registry, site: str) 
     )
 
 
-async def test_only_admins_manage_providers(start_registry, site: str) -> None:
+async def test_only_admins_manage_providers(start_registry: StartRegistry, site: str) -> None:
     registry = await start_registry()
     token = registry.runtime.tokens.mint(role=Role.MEMBER, site=site, subject="m-1")
     with pytest.raises(grpc.aio.AioRpcError) as denied:
@@ -397,7 +411,7 @@ async def test_only_admins_manage_providers(start_registry, site: str) -> None:
 
 
 async def test_check_provider_reports_health_latency_and_circuit(
-    start_registry, site: str, provider_servers: ProviderServers
+    start_registry: StartRegistry, site: str, provider_servers: ProviderServers
 ) -> None:
     registry = await start_registry()
     stub, md = registry.stub(), registry.admin(site)
@@ -424,7 +438,10 @@ async def test_check_provider_reports_health_latency_and_circuit(
         ids[name] = response.provider.id
 
     async def check(name: str, **flags: bool) -> pb.CheckProviderResponse:
-        return await stub.CheckProvider(pb.CheckProviderRequest(id=ids[name], **flags), metadata=md)
+        response: pb.CheckProviderResponse = await stub.CheckProvider(
+            pb.CheckProviderRequest(id=ids[name], **flags), metadata=md
+        )
+        return response
 
     healthy = await check("healthy")
     assert healthy.health == provider_pb2.PROVIDER_HEALTH_SERVING
@@ -469,7 +486,7 @@ async def test_check_provider_reports_health_latency_and_circuit(
 
 
 async def test_provider_client_finds_enabled_providers_through_the_registry(
-    start_registry, site: str
+    start_registry: StartRegistry, site: str
 ) -> None:
     registry = await start_registry(
         {
@@ -534,7 +551,7 @@ async def test_provider_client_without_a_registry_is_unavailable(
 
 
 async def test_provider_client_serves_the_last_list_while_the_registry_is_down(
-    start_registry, make_config: Callable[..., Config], site: str, clock: FakeClock
+    start_registry: StartRegistry, make_config: Callable[..., Config], site: str, clock: FakeClock
 ) -> None:
     registry = await start_registry()
     await registry.stub().RegisterProvider(
@@ -555,7 +572,9 @@ async def test_provider_client_serves_the_last_list_while_the_registry_is_down(
         await runtime.close()
 
 
-async def test_a_site_has_at_most_20_providers_of_a_kind(start_registry, site: str) -> None:
+async def test_a_site_has_at_most_20_providers_of_a_kind(
+    start_registry: StartRegistry, site: str
+) -> None:
     registry = await start_registry(
         {
             "providers": [

@@ -32,7 +32,10 @@ async def fees(
     )
     if destination is not None:
         request.shipping_address.CopyFrom(destination)
-    return await providers.fees.CalculateAdditionalFees(request, metadata=providers.metadata())
+    response: pb.CalculateAdditionalFeesResponse = await providers.fees.CalculateAdditionalFees(
+        request, metadata=providers.metadata()
+    )
+    return response
 
 
 def by_code(response: pb.CalculateAdditionalFeesResponse) -> dict[str, pb.AdditionalFee]:

@@ -138,7 +138,7 @@ async def test_the_suite_calls_them_through_its_provider_client(start: Start) ->
     )
 
     assert all(outcome.ok for outcome in outcomes), [o.message for o in outcomes]
-    rates, charged, violations = (outcome.response for outcome in outcomes)
+    rates, charged, violations = (outcome.unwrap() for outcome in outcomes)
     assert {r.code for r in rates.shipping_rates} >= {"standard", "economy", "pickup-new-york"}
     assert [(f.code, f.price) for f in charged.additional_fees] == [("handling", "1.00")]
     assert [v.target.line_item.id for v in violations.violations] == ["a"]
@@ -177,7 +177,7 @@ async def test_per_site_settings_from_the_providers_file(start: Start) -> None:
             shipping_pb.GetShippingRatesResponse,
         )
         assert outcome.ok, outcome.message
-        return {rate.code: rate.cost.price for rate in outcome.response.shipping_rates}
+        return {rate.code: rate.cost.price for rate in outcome.unwrap().shipping_rates}
 
     assert await quoted("shop-de") == {"dhl": "4.90"}
     assert await quoted(SITE) == {"international": "25.00", "international-economy": "14.00"}

@@ -42,7 +42,10 @@ async def rates(
     )
     if destination is not None:
         request.shipping_destination.CopyFrom(destination)
-    return await providers.shipping.GetShippingRates(request, metadata=providers.metadata())
+    response: pb.GetShippingRatesResponse = await providers.shipping.GetShippingRates(
+        request, metadata=providers.metadata()
+    )
+    return response
 
 
 def prices(response: pb.GetShippingRatesResponse) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ecom.checkout.v1 import abandoned_checkout_pb2
 from ecom.checkout.v1 import abandoned_checkout_service_pb2 as apb
 from ecom.common.v1 import query_pb2
 from services.checkout.abandoned import encode_token, parse_query, total_key
@@ -37,14 +38,16 @@ def test_defaults_and_clamping() -> None:
 def test_bounds_become_keys_and_a_negative_maximum_matches_nothing() -> None:
     query = parse_query(
         apb.QueryAbandonedCheckoutsRequest(
-            filter=apb.AbandonedCheckoutFilter(total_price={"min": "-3", "max": "10.005"})
+            filter=apb.AbandonedCheckoutFilter(
+                total_price=query_pb2.DecimalRange(min="-3", max="10.005")
+            )
         )
     )
     assert query.total_min == total_key(Decimal(0))
     assert query.total_max == total_key(Decimal("10.005"))
     nothing = parse_query(
         apb.QueryAbandonedCheckoutsRequest(
-            filter=apb.AbandonedCheckoutFilter(total_price={"max": "-1"})
+            filter=apb.AbandonedCheckoutFilter(total_price=query_pb2.DecimalRange(max="-1"))
         )
     )
     assert nothing.total_max == ""
@@ -55,7 +58,11 @@ def test_bounds_become_keys_and_a_negative_maximum_matches_nothing() -> None:
     [
         (apb.QueryAbandonedCheckoutsRequest(page_size=-1), "page_size"),
         (
-            apb.QueryAbandonedCheckoutsRequest(filter=apb.AbandonedCheckoutFilter(statuses=[0])),
+            apb.QueryAbandonedCheckoutsRequest(
+                filter=apb.AbandonedCheckoutFilter(
+                    statuses=[abandoned_checkout_pb2.ABANDONED_CHECKOUT_STATUS_UNSPECIFIED]
+                )
+            ),
             "filter.statuses[0]",
         ),
         (
@@ -67,7 +74,10 @@ def test_bounds_become_keys_and_a_negative_maximum_matches_nothing() -> None:
         (apb.QueryAbandonedCheckoutsRequest(sort=[apb.AbandonedCheckoutSort()]), "sort[0].field"),
         (
             apb.QueryAbandonedCheckoutsRequest(
-                sort=[apb.AbandonedCheckoutSort(field=1), apb.AbandonedCheckoutSort(field=1)]
+                sort=[
+                    apb.AbandonedCheckoutSort(field=apb.ABANDONED_CHECKOUT_SORT_FIELD_CREATED_DATE),
+                    apb.AbandonedCheckoutSort(field=apb.ABANDONED_CHECKOUT_SORT_FIELD_CREATED_DATE),
+                ]
             ),
             "sort[1].field",
         ),
@@ -83,7 +93,9 @@ def test_bad_requests_name_the_field(
 
 
 def test_a_token_works_only_with_its_own_filter_and_sort() -> None:
-    by_total = apb.AbandonedCheckoutSort(field=3, order=query_pb2.SORT_ORDER_DESC)
+    by_total = apb.AbandonedCheckoutSort(
+        field=apb.ABANDONED_CHECKOUT_SORT_FIELD_TOTAL_PRICE, order=query_pb2.SORT_ORDER_DESC
+    )
     first = parse_query(apb.QueryAbandonedCheckoutsRequest(sort=[by_total], page_size=2))
     token = encode_token(first.fingerprint, ("0000.1", "id-1"))
     again = parse_query(

@@ -3,6 +3,8 @@ gift card codes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from google.protobuf import struct_pb2
 
@@ -16,7 +18,7 @@ from services.platform.errors import FailedPrecondition, PermissionDenied
 from services.platform.identity import Caller, Role
 
 
-def reference(item: str, **options: object) -> catalog_pb2.CatalogReference:
+def reference(item: str, **options: Any) -> catalog_pb2.CatalogReference:
     ref = catalog_pb2.CatalogReference(catalog_item_id=item, app_id="shop")
     ref.options.update(options)
     return ref

@@ -30,7 +30,9 @@ def draft() -> checkout_pb2.Checkout:
 
 def test_a_sub_path_changes_only_that_field_and_unset_clears() -> None:
     target = draft()
-    given = checkout_pb2.Checkout(billing_info={"address": {"country": "FR"}})
+    given = checkout_pb2.Checkout(
+        billing_info=address_pb2.AddressWithContact(address=address_pb2.Address(country="FR"))
+    )
     apply_paths(VISITOR, target, Sources(), given, ["billing_info.address.country"], SITE)
     assert target.billing_info.address.country == "FR"
     assert target.billing_info.address.city == "Berlin"

@@ -6,6 +6,7 @@ import json
 import math
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.protobuf import struct_pb2
@@ -44,7 +45,7 @@ def test_empty_language_means_unset() -> None:
 
 
 def _reference(
-    item: str = "item", app: str = "app", **options: object
+    item: str = "item", app: str = "app", **options: Any
 ) -> catalog_pb2.CatalogReference:
     reference = catalog_pb2.CatalogReference(catalog_item_id=item, app_id=app)
     reference.options.update(options)
@@ -74,11 +75,11 @@ def test_catalog_reference_problems_name_their_fields() -> None:
     nan.options.fields["x"].number_value = math.nan
     no_kind = _reference()
     no_kind.options.fields["x"].CopyFrom(struct_pb2.Value())
-    deep: dict[str, object] = {}
+    deep: dict[str, Any] = {}
     cursor = deep
     for _ in range(inputs.MAX_OPTIONS_DEPTH + 1):
         cursor["n"] = {}
-        cursor = cursor["n"]  # type: ignore[assignment]
+        cursor = cursor["n"]
     too_deep = _reference(**deep)
     too_big = _reference(blob="x" * inputs.MAX_OPTIONS_BYTES)
     for reference in (nan, no_kind, too_deep, too_big):
