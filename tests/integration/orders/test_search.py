@@ -298,31 +298,36 @@ async def test_tag_and_catalog_filters_page_alike_for_common_and_rare_values(
     """Conditions on many orders are checked per order scanned in the sort's order on SQLite,
     those on few by collecting their matches first (`services.orders.store`): both ways give
     exactly the orders the lookup tables hold, in the sort's order, across pages."""
-    monkeypatch.setattr(store, "DENSE_LOOKUP_MATCHES", 40)  # ~10% of 600 orders are gifts
+    threshold = 20  # of 600 seeded orders, ~60 are gifts, a few hold any one catalog item
+    monkeypatch.setattr(store, "DENSE_LOOKUP_MATCHES", threshold)
     database = served.running.runtime.database("orders")
     assert await seed(database, site, 600) == 600
 
-    async def tables(session: AsyncSession) -> tuple[set[str], set[str], set[str]]:
-        def ids(table: sa.Table, condition: sa.ColumnElement[bool]) -> sa.Select[tuple[str]]:
-            return sa.select(table.c.order_id).where(table.c.site == site, condition)
+    async def orders_of(session: AsyncSession) -> tuple[dict[str, set[str]], set[str]]:
+        """Each catalog item's orders, and the gifts, straight from the lookup tables."""
+        by_item: dict[str, set[str]] = {}
+        items = sa.select(order_catalog_items.c.catalog_item_id, order_catalog_items.c.order_id)
+        for item_id, order_id in await session.execute(
+            items.where(order_catalog_items.c.site == site)
+        ):
+            by_item.setdefault(str(item_id), set()).add(str(order_id))
+        tagged = sa.select(order_tags.c.order_id).where(
+            order_tags.c.site == site, order_tags.c.tag == "gift"
+        )
+        return by_item, {str(order_id) for order_id in (await session.execute(tagged)).scalars()}
 
-        gift = ids(order_tags, order_tags.c.tag == "gift")
-        many = ids(order_catalog_items, order_catalog_items.c.catalog_item_id.in_(MANY_ITEMS))
-        one = ids(order_catalog_items, order_catalog_items.c.catalog_item_id == "item-7")
-        found = [
-            {str(order_id) for order_id in (await session.execute(query)).scalars()}
-            for query in (gift, many, one)
-        ]
-        return found[0], found[1], found[2]
-
-    gifts, with_many, with_one = await database.run(tables, readonly=True)
-    assert len(gifts) > 40 and len(with_many) > 40 and 0 < len(with_one) < 40
+    by_item, gifts = await database.run(orders_of, readonly=True)
+    with_many = set().union(*(by_item.get(item_id, set()) for item_id in MANY_ITEMS))
+    rare = min(by_item, key=lambda item_id: (len(by_item[item_id]), item_id))
+    with_one = by_item[rare]
+    assert len(gifts) >= threshold and len(with_many) >= threshold
+    assert 0 < len(with_one) < threshold
     newest_first = [sort(pb.ORDER_SORT_FIELD_CREATED_DATE, DESC)]
     for wanted, expected in (
         (pb.OrderFilter(tags=["gift"]), gifts),
         (pb.OrderFilter(catalog_item_ids=MANY_ITEMS), with_many),
-        (pb.OrderFilter(catalog_item_ids=["item-7"]), with_one),
-        (pb.OrderFilter(tags=["gift"], catalog_item_ids=["item-7"]), gifts & with_one),
+        (pb.OrderFilter(catalog_item_ids=[rare]), with_one),
+        (pb.OrderFilter(tags=["gift"], catalog_item_ids=[rare]), gifts & with_one),
     ):
         wanted.include_initialized = True
         seen = await _page_all(served, served.admin(site), newest_first, 25, wanted)
