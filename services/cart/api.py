@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import grpc
 
-from ecom.cart.v1 import cart_service_pb2, cart_service_pb2_grpc
+from ecom.cart.v1 import cart_service_pb2, cart_service_pb2_grpc, current_cart_service_pb2
 from ecom.common.v1 import address_pb2, buyer_pb2, channel_pb2, shipping_pb2
 from services.cart import domain, inputs
 from services.cart.domain import Buyer, BuyerKind, Cart, MerchantDiscount, NewLine
@@ -36,17 +36,20 @@ def require_id(value: str, field: str = "id") -> str:
 
 def estimate_options(
     violations: Violations,
-    selected: shipping_pb2.SelectedShippingOption | None,
-    shipping_address: address_pb2.Address | None,
-    billing_address: address_pb2.Address | None,
-    calculate_tax: bool,
-    calculate_shipping: bool,
+    request: cart_service_pb2.EstimateTotalsRequest
+    | current_cart_service_pb2.EstimateCurrentCartTotalsRequest,
 ) -> EstimateOptions:
+    """The options of EstimateTotals or EstimateCurrentCartTotals (the same fields)."""
+    selected = (
+        request.selected_shipping_option if request.HasField("selected_shipping_option") else None
+    )
     choice = (
         inputs.shipping_choice(violations, "selected_shipping_option", selected)
         if selected
         else None
     )
+    shipping_address = request.shipping_address if request.HasField("shipping_address") else None
+    billing_address = request.billing_address if request.HasField("billing_address") else None
     if shipping_address is not None:
         shared.check_address(violations, "shipping_address", shipping_address)
     if billing_address is not None:
@@ -55,8 +58,10 @@ def estimate_options(
         selected=choice,
         shipping_address=shipping_address,
         billing_address=billing_address,
-        calculate_tax=calculate_tax,
-        calculate_shipping=calculate_shipping,
+        calculate_tax=request.calculate_tax if request.HasField("calculate_tax") else True,
+        calculate_shipping=(
+            request.calculate_shipping if request.HasField("calculate_shipping") else True
+        ),
     )
 
 
@@ -292,16 +297,7 @@ class CartServicer(cart_service_pb2_grpc.CartServiceServicer):
     ) -> cart_service_pb2.EstimateTotalsResponse:
         cart_id = require_id(request.id)
         v = Violations()
-        options = estimate_options(
-            v,
-            request.selected_shipping_option
-            if request.HasField("selected_shipping_option")
-            else None,
-            request.shipping_address if request.HasField("shipping_address") else None,
-            request.billing_address if request.HasField("billing_address") else None,
-            request.calculate_tax if request.HasField("calculate_tax") else True,
-            request.calculate_shipping if request.HasField("calculate_shipping") else True,
-        )
+        options = estimate_options(v, request)
         v.raise_if_any()
         return await self._carts.estimate(
             current_caller(), cart_id, options, Deadline(context.time_remaining())

@@ -130,16 +130,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
         caller = current_caller()
         current_buyer(caller)
         v = Violations()
-        options = estimate_options(
-            v,
-            request.selected_shipping_option
-            if request.HasField("selected_shipping_option")
-            else None,
-            request.shipping_address if request.HasField("shipping_address") else None,
-            request.billing_address if request.HasField("billing_address") else None,
-            request.calculate_tax if request.HasField("calculate_tax") else True,
-            request.calculate_shipping if request.HasField("calculate_shipping") else True,
-        )
+        options = estimate_options(v, request)
         v.raise_if_any()
         estimate = await self._carts.estimate_current(
             caller, options, Deadline(context.time_remaining())

@@ -18,13 +18,13 @@ from ecom.common.v1 import catalog_pb2
 from ecom.spi.catalog.v1 import catalog_provider_service_pb2 as catalog_spi
 from services.cart.discounts import DiscountLine, DiscountsResult
 from services.cart.domain import Cart, CatalogStatus, Line
+from services.platform.payment_options import payment_option
 from services.pricing import (
     DiscountSource,
     DiscountSourceKind,
     FeeInput,
     LineInput,
     OrderDiscount,
-    PaymentOption,
     PricingInput,
     PricingResult,
     ShippingInput,
@@ -33,15 +33,6 @@ from services.pricing import (
     calculate,
     parse_amount,
 )
-
-_PAYMENT_OPTIONS = {
-    catalog_pb2.PAYMENT_OPTION_UNSPECIFIED: PaymentOption.FULL_PAYMENT_ONLINE,
-    catalog_pb2.PAYMENT_OPTION_FULL_PAYMENT_ONLINE: PaymentOption.FULL_PAYMENT_ONLINE,
-    catalog_pb2.PAYMENT_OPTION_FULL_PAYMENT_OFFLINE: PaymentOption.FULL_PAYMENT_OFFLINE,
-    catalog_pb2.PAYMENT_OPTION_MEMBERSHIP: PaymentOption.MEMBERSHIP,
-    catalog_pb2.PAYMENT_OPTION_DEPOSIT_ONLINE: PaymentOption.DEPOSIT_ONLINE,
-    catalog_pb2.PAYMENT_OPTION_MEMBERSHIP_OFFLINE: PaymentOption.MEMBERSHIP_OFFLINE,
-}
 
 
 @lru_cache(maxsize=4096)
@@ -83,9 +74,7 @@ class PricedLine:
             # Gift cards are a means of payment, not a taxable supply.
             taxable=not gift_card,
             tax_group=data.tax_group_id or None,
-            payment_option=_PAYMENT_OPTIONS.get(
-                data.payment_option, PaymentOption.FULL_PAYMENT_ONLINE
-            ),
+            payment_option=payment_option(data.payment_option),
             deposit_amount=deposit,
         )
 

@@ -22,13 +22,13 @@ from services.checkout.discounts import DiscountsResult
 from services.checkout.domain import FOUND, Sources
 from services.checkout.money import Presenter
 from services.checkout.quotes import Fee
+from services.platform.payment_options import payment_option
 from services.pricing import (
     DiscountSource,
     DiscountSourceKind,
     FeeInput,
     LineInput,
     OrderDiscount,
-    PaymentOption,
     PricingInput,
     PricingResult,
     ShippingInput,
@@ -38,15 +38,6 @@ from services.pricing import (
 )
 from services.pricing import PriceSummary as EngineSummary
 from services.pricing import TaxDetails as EngineTaxDetails
-
-PAYMENT_OPTIONS = {
-    catalog_pb2.PAYMENT_OPTION_UNSPECIFIED: PaymentOption.FULL_PAYMENT_ONLINE,
-    catalog_pb2.PAYMENT_OPTION_FULL_PAYMENT_ONLINE: PaymentOption.FULL_PAYMENT_ONLINE,
-    catalog_pb2.PAYMENT_OPTION_FULL_PAYMENT_OFFLINE: PaymentOption.FULL_PAYMENT_OFFLINE,
-    catalog_pb2.PAYMENT_OPTION_MEMBERSHIP: PaymentOption.MEMBERSHIP,
-    catalog_pb2.PAYMENT_OPTION_DEPOSIT_ONLINE: PaymentOption.DEPOSIT_ONLINE,
-    catalog_pb2.PAYMENT_OPTION_MEMBERSHIP_OFFLINE: PaymentOption.MEMBERSHIP_OFFLINE,
-}
 
 
 @dataclass(frozen=True)
@@ -70,9 +61,7 @@ class PricedLine:
             # Gift cards are a means of payment, not a taxable supply.
             taxable=not self.gift_card,
             tax_group=self.tax_group or None,
-            payment_option=PAYMENT_OPTIONS.get(
-                self.payment_option, PaymentOption.FULL_PAYMENT_ONLINE
-            ),
+            payment_option=payment_option(self.payment_option),
             deposit_amount=self.deposit,
         )
 

@@ -4,7 +4,7 @@ AggregateOrders, over real gRPC and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -19,6 +19,7 @@ from services.orders import store
 from services.orders.seed import seed
 from services.orders.tables import order_catalog_items, order_tags
 from services.orders.tables import orders as orders_table
+from tests.helpers import eventually
 from tests.integration.orders.kit import (
     Metadata,
     Served,
@@ -183,9 +184,13 @@ async def _page_all(
     sorts: Sequence[pb.OrderSort],
     page_size: int,
     order_filter: pb.OrderFilter | None = None,
+    between_pages: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[str]:
+    """Every page in turn; `between_pages(pages_read)` runs before each next page (by default,
+    other tasks get one turn)."""
     seen: list[str] = []
     token = ""
+    pages = 0
     while True:
         response = await served.orders.SearchOrders(
             pb.SearchOrdersRequest(
@@ -200,7 +205,8 @@ async def _page_all(
         token = response.next_page_token
         if not token:
             return seen
-        await asyncio.sleep(0)  # let the inserting task run between pages
+        pages += 1
+        await (between_pages(pages) if between_pages else asyncio.sleep(0))
 
 
 @pytest.mark.parametrize(
@@ -226,8 +232,15 @@ async def test_paging_while_orders_arrive_misses_none_and_repeats_none(
         for index in range(30):
             arrived.add((await create(pg, site, new_order(total=f"{index % 5}.50"))).id)
 
+    async def inserted(pages_read: int) -> None:
+        # However slow the machine, an order arrives after each page (until all 30 have).
+        async def landed() -> bool:
+            return len(arrived) >= min(pages_read, 30)
+
+        await eventually(landed)
+
     async def page_all() -> tuple[list[str], int]:
-        seen = await _page_all(pg, admin, sorts, page_size=6)
+        seen = await _page_all(pg, admin, sorts, page_size=6, between_pages=inserted)
         return seen, len(arrived)
 
     (seen, arrived_while_paging), _ = await asyncio.gather(page_all(), insert_more())
