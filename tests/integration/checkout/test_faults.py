@@ -269,11 +269,13 @@ async def test_slow_and_failing_providers_cost_at_most_the_budget(suite: Suite) 
     update = ready()
     update.id = checkout.id
     started = time.monotonic()
+    # A deadline well under the carrier's 5 s, with room for a loaded machine to store the
+    # result after the carrier is cut off.
     response = await suite.checkout.UpdateCheckout(
-        pb.UpdateCheckoutRequest(checkout=update), metadata=suite.visitor(), timeout=3.0
+        pb.UpdateCheckoutRequest(checkout=update), metadata=suite.visitor(), timeout=4.0
     )
     elapsed = time.monotonic() - started
-    assert elapsed < 3.0  # the carrier sleeps 5 s
+    assert elapsed < 4.0
     updated = response.checkout
     errors = updated.calculation_errors
     assert [(e.carrier_id, e.error.code) for e in errors.carrier_errors] == [
