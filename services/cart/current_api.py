@@ -14,9 +14,8 @@ import grpc
 from ecom.cart.v1 import current_cart_service_pb2 as pb
 from ecom.cart.v1 import current_cart_service_pb2_grpc
 from services.cart import domain, inputs
-from services.cart.api import checkout_inputs, estimate_options, update_op
+from services.cart.api import checkout_inputs, estimate_options, provider_deadline, update_op
 from services.cart.service import Carts, current_buyer, idempotency
-from services.cart.totals import Deadline
 from services.platform import inputs as shared
 from services.platform.errors import Violations
 from services.platform.identity import current_caller
@@ -35,7 +34,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
     async def GetCurrentCart(
         self, request: pb.GetCurrentCartRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCurrentCartResponse:
-        cart = await self._carts.get_current(current_caller(), Deadline(context.time_remaining()))
+        cart = await self._carts.get_current(current_caller(), provider_deadline(context))
         return pb.GetCurrentCartResponse(cart=cart)
 
     async def UpdateCurrentCart(
@@ -64,7 +63,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
             revision=request.cart.revision,
             items=items,
             idem=idempotency(f"{SERVICE}/UpdateCurrentCart", caller, request.request_id, request),
-            deadline=Deadline(context.time_remaining()),
+            deadline=provider_deadline(context),
             missing=domain.no_current_cart,
         )
         return pb.UpdateCurrentCartResponse(cart=cart)
@@ -82,7 +81,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
             items,
             revision=request.revision,
             idem=idempotency(f"{SERVICE}/AddToCurrentCart", caller, request.request_id, request),
-            deadline=Deadline(context.time_remaining()),
+            deadline=provider_deadline(context),
         )
         return pb.AddToCurrentCartResponse(cart=cart)
 
@@ -99,7 +98,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
             await self._carts.current_id(caller),
             lambda c: domain.remove_lines(c, ids),
             revision=request.revision,
-            deadline=Deadline(context.time_remaining()),
+            deadline=provider_deadline(context),
             missing=domain.no_current_cart,
         )
         return pb.RemoveLineItemsFromCurrentCartResponse(cart=cart)
@@ -119,7 +118,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
             await self._carts.current_id(caller),
             lambda c: domain.set_quantities(c, quantities),
             revision=request.revision,
-            deadline=Deadline(context.time_remaining()),
+            deadline=provider_deadline(context),
             missing=domain.no_current_cart,
         )
         return pb.UpdateCurrentCartLineItemQuantityResponse(cart=cart)
@@ -132,9 +131,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
         v = Violations()
         options = estimate_options(v, request)
         v.raise_if_any()
-        estimate = await self._carts.estimate_current(
-            caller, options, Deadline(context.time_remaining())
-        )
+        estimate = await self._carts.estimate_current(caller, options, provider_deadline(context))
         # The two responses have the same fields under the same numbers (the proto says so):
         # re-reading the bytes is the whole translation.
         return pb.EstimateCurrentCartTotalsResponse.FromString(estimate.SerializeToString())
@@ -165,7 +162,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
             idem=idempotency(
                 f"{SERVICE}/CreateCheckoutFromCurrentCart", caller, request.request_id, request
             ),
-            deadline=Deadline(context.time_remaining()),
+            deadline=provider_deadline(context),
             missing=domain.no_current_cart,
         )
         return pb.CreateCheckoutFromCurrentCartResponse(checkout_id=checkout_id)
@@ -179,7 +176,7 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
             await self._carts.current_id(caller),
             lambda c: replace(c, coupon_code=""),
             revision=request.revision,
-            deadline=Deadline(context.time_remaining()),
+            deadline=provider_deadline(context),
             missing=domain.no_current_cart,
         )
         return pb.RemoveCouponFromCurrentCartResponse(cart=cart)
@@ -194,5 +191,5 @@ class CurrentCartServicer(current_cart_service_pb2_grpc.CurrentCartServiceServic
         self, request: pb.MergeCurrentCartRequest, context: grpc.aio.ServicerContext
     ) -> pb.MergeCurrentCartResponse:
         return await self._carts.merge(
-            current_caller(), request.visitor_token, Deadline(context.time_remaining())
+            current_caller(), request.visitor_token, provider_deadline(context)
         )

@@ -47,6 +47,7 @@ from services.cart.render import (
     shown_line_items,
 )
 from services.cart.valuation import PricedLine, priced_lines, pricing_input
+from services.platform.deadlines import Deadline
 from services.platform.errors import Unavailable
 from services.platform.providers import (
     PROVIDER_ERROR,
@@ -107,36 +108,6 @@ class _Shipping:
     general_error: calculation_pb2.CalculationError | None = None
     chosen: _Option | None = None
     requested: bool = False
-
-
-class Deadline:
-    """The time provider calls may still take, shared by every round of them.
-
-    It ends a little before the request's own deadline (a fifth of it, at most 250 ms), so that
-    a provider that uses all its time still leaves the cart time to answer with what it has.
-    """
-
-    RESERVE_FRACTION = 0.2
-    MAX_RESERVE_S = 0.25
-
-    def __init__(self, remaining_s: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
-        self._end: float | None = None
-        if remaining_s is not None:
-            reserve = min(remaining_s * self.RESERVE_FRACTION, self.MAX_RESERVE_S)
-            self._end = loop.time() + remaining_s - reserve
-
-    def remaining(self) -> float | None:
-        return None if self._end is None else max(0.0, self._end - self._loop.time())
-
-    def share(self, fraction: float) -> Deadline:
-        """A deadline for one round that leaves the rest of the time to later rounds."""
-        remaining = self.remaining()
-        part = Deadline.__new__(Deadline)
-        part._loop = self._loop
-        part._end = None if remaining is None else self._loop.time() + remaining * fraction
-        return part
 
 
 def _usable(address: address_pb2.Address | None) -> address_pb2.Address | None:

@@ -2,7 +2,7 @@
 
 Every mutation and CreateOrder runs `Calculator.calculate` on a draft (the stored checkout with
 the change applied) and stores what it returns. The providers are called in two rounds under one
-budget (`Budget`: the caller's deadline, less a margin for the write, and at most
+budget (`calculation_budget`: the caller's deadline, less a margin for the write, and at most
 `CheckoutSettings.calculation_budget_s`):
 
 1. the catalog providers of the lines (concurrently), because everything else depends on the
@@ -25,7 +25,6 @@ Problems are data (`calculation_errors`, `violations`, line `availability`), nev
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -63,6 +62,7 @@ from services.checkout.domain import (
 )
 from services.checkout.money import ZERO, Presenter
 from services.checkout.quotes import QuoteCaller, QuoteRequests, Quotes, Rate, cheapest
+from services.platform.deadlines import Deadline
 from services.platform.errors import Unavailable
 from services.platform.providers import PROVIDER_UNAVAILABLE, Kind, ProviderClient, ProviderRef
 from services.platform.sites import SiteDirectory, SiteSettings
@@ -78,22 +78,18 @@ NO_SHIPPING_OPTIONS = "NO_SHIPPING_OPTIONS"
 _QUOTED_KINDS = (Kind.SHIPPING_RATES, Kind.ADDITIONAL_FEES, Kind.VALIDATIONS)
 
 
-class Budget:
-    """One deadline for every provider call of a calculation."""
+#: The margin kept for storing the result: a part of the caller's time left, within bounds.
+_MARGIN_FRACTION = 0.15
+_MIN_MARGIN_S = 0.1
+_MAX_MARGIN_S = 0.5
 
-    def __init__(self, seconds: float) -> None:
-        self._deadline = time.monotonic() + max(seconds, 0.0)
 
-    @classmethod
-    def for_call(cls, remaining_s: float | None, cap_s: float) -> Budget:
-        """The caller's remaining time less a margin for storing the result, at most `cap_s`."""
-        if remaining_s is None:
-            return cls(cap_s)
-        margin = min(max(remaining_s * 0.15, 0.1), 0.5)
-        return cls(min(cap_s, remaining_s - margin))
-
-    def remaining(self) -> float:
-        return max(self._deadline - time.monotonic(), 0.0)
+def calculation_budget(caller: Deadline, cap_s: float) -> Deadline:
+    """One deadline for every provider call of a calculation: the caller's, less a margin for
+    storing the result, and at most `cap_s` from now (also when the caller set none)."""
+    return caller.reserving(
+        _MARGIN_FRACTION, at_least_s=_MIN_MARGIN_S, at_most_s=_MAX_MARGIN_S
+    ).capped(cap_s)
 
 
 @dataclass
@@ -149,7 +145,7 @@ class Calculator:
         self._sites = sites
 
     async def calculate(
-        self, site: str, draft: Draft, budget: Budget, *, fresh: bool = False
+        self, site: str, draft: Draft, budget: Deadline, *, fresh: bool = False
     ) -> Calculated:
         """Recalculate `draft`; `fresh` reads the catalog without its answer cache."""
         settings = self._sites.for_site(site)
@@ -264,7 +260,7 @@ class Calculator:
         site: str,
         checkout: checkout_pb2.Checkout,
         sources: Sources,
-        budget: Budget,
+        budget: Deadline,
         fresh: bool,
     ) -> CatalogRead:
         wanted = [
@@ -282,7 +278,7 @@ class Calculator:
             fresh=fresh,
         )
 
-    async def _gift_card(self, site: str, code: str, budget: Budget) -> GiftCardResult | None:
+    async def _gift_card(self, site: str, code: str, budget: Deadline) -> GiftCardResult | None:
         if not code:
             return None
         return await self._discounts.gift_card(site, code, remaining_s=budget.remaining())

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from ecom.common.v1 import catalog_pb2
 from ecom.spi.inventory.v1 import inventory_provider_service_pb2 as inventory_spi
 from services.checkout.domain import reference_key
 from services.checkout.peers import error_reason
+from services.platform.deadlines import Deadline
 from services.platform.errors import Unavailable
 from services.platform.providers import Kind, ProviderClient, ProviderRef
 
@@ -92,7 +92,7 @@ class Inventory:
         return {ref.app_id: ref for ref in await self._client.providers(site, Kind.INVENTORY)}
 
     async def reserve(
-        self, site: str, reservation_id: str, items: Sequence[Item], *, deadline: float | None
+        self, site: str, reservation_id: str, items: Sequence[Item], *, deadline: Deadline
     ) -> ReserveOutcome:
         """Reserve every item at its provider, all or nothing: on any failure whatever was
         reserved is released again (the outcome says what went wrong)."""
@@ -121,7 +121,7 @@ class Inventory:
         return outcome
 
     async def _reserve_one(
-        self, ref: ProviderRef, reservation_id: str, items: list[Item], deadline: float | None
+        self, ref: ProviderRef, reservation_id: str, items: list[Item], deadline: Deadline
     ) -> list[Short] | tuple[bool, str] | None:
         """None when reserved; the short items; or (transient, message) for another failure."""
         ttl = duration_pb2.Duration()
@@ -150,7 +150,7 @@ class Inventory:
         return None
 
     async def release(
-        self, site: str, reservation_id: str, apps: Sequence[str], *, deadline: float | None
+        self, site: str, reservation_id: str, apps: Sequence[str], *, deadline: Deadline
     ) -> bool:
         """Release the reservation at each provider; False when one could not be reached (the
         reservation then expires on its own)."""
@@ -176,7 +176,7 @@ class Inventory:
         apps: Sequence[str],
         order_id: str,
         *,
-        deadline: float | None,
+        deadline: Deadline,
         retry: bool = True,
     ) -> bool:
         """Commit at each provider; False when one must be tried again later. Without `retry`,
@@ -208,7 +208,7 @@ class Inventory:
         ref: ProviderRef,
         method: str,
         reservation_id: str,
-        deadline: float | None,
+        deadline: Deadline,
         *,
         order_id: str = "",
         retry: bool = True,
@@ -250,19 +250,19 @@ class Inventory:
         method: str,
         request: Message,
         response_type: type[T],
-        deadline: float | None,
+        deadline: Deadline,
         *,
         retry: bool = True,
     ) -> T:
         """One RPC, retried (unless `retry` is False) with backoff on UNAVAILABLE /
-        DEADLINE_EXCEEDED until `deadline` (monotonic), through the provider's breaker."""
-        if deadline is None:
-            deadline = time.monotonic() + _DEFAULT_BUDGET_S
+        DEADLINE_EXCEEDED until `deadline`, through the provider's breaker."""
+        if deadline.remaining() is None:
+            deadline = Deadline(_DEFAULT_BUDGET_S)
         breaker = self._client.breakers.get(ref.breaker_key)
         attempt = 0
         last: _CallFailed = _CallFailed(None, f"provider {ref.app_id} was not called")
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining() or 0.0  # never None: bounded above
             if remaining <= 0.01:
                 raise last
             if not breaker.allow():
@@ -296,7 +296,7 @@ class Inventory:
                 return response
             attempt += 1
             pause = random.uniform(0, min(0.5, 0.02 * 2**attempt))
-            await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+            await asyncio.sleep(min(pause, deadline.remaining() or 0.0))
 
 
 def _short_items(exc: grpc.aio.AioRpcError | None, items: Sequence[Item]) -> list[Short] | None:

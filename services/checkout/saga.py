@@ -34,7 +34,6 @@ import asyncio
 import logging
 import os
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,12 +53,13 @@ from services.checkout.domain import (
 from services.checkout.inventory import Inventory, Item, ReserveOutcome
 from services.checkout.orders_mapping import order_from
 from services.checkout.peers import OrderRejected, OrdersClient, OrdersUnavailable
-from services.checkout.service import CheckoutService, deadline_of, remaining
+from services.checkout.service import CheckoutService
 from services.checkout.settings import CheckoutSettings
 from services.checkout.store import Placement, StoredCheckout
 from services.checkout.writes import StaleWrite
 from services.discounts.usage_client import Usage, UsageClient, UsageRefused, UsageUnavailable
 from services.platform.db import Database, utcnow
+from services.platform.deadlines import Deadline
 from services.platform.errors import (
     AlreadyExists,
     Conflict,
@@ -149,7 +149,7 @@ class Placer:
                 problems.add("expected_total", str(exc))
         problems.raise_if_any()
         site = caller.site
-        deadline = deadline_of(remaining_s)
+        deadline = Deadline(remaining_s)
         stored = await self._stored(site, request.id)
         authorize(caller, stored.buyer_kind, stored.buyer_id)
         if request.request_id:
@@ -189,7 +189,7 @@ class Placer:
     # ------------------------------------------------------------------ the lease
 
     async def _acquire(
-        self, site: str, checkout_id: str, owner: str, deadline: float | None
+        self, site: str, checkout_id: str, owner: str, deadline: Deadline
     ) -> tuple[_Lease | None, Placed | None]:
         """Hold the checkout's placement, or learn that it was completed meanwhile. Waits for
         another holder within the deadline."""
@@ -202,7 +202,7 @@ class Placer:
                 return None, taken
             if taken is not None:
                 return taken, None
-            left = remaining(deadline)
+            left = deadline.remaining()
             if left is not None and left < pause + 0.05:
                 raise Conflict(
                     ORDER_CREATION_IN_PROGRESS,
@@ -218,7 +218,7 @@ class Placer:
         site: str,
         checkout_id: str,
         owner: str,
-        deadline: float | None,
+        deadline: Deadline,
         *,
         start: bool = True,
     ) -> _Lease | Placed | None:
@@ -282,7 +282,7 @@ class Placer:
         caller: Caller,
         lease: _Lease,
         request: checkout_service_pb2.CreateOrderRequest,
-        deadline: float | None,
+        deadline: Deadline,
     ) -> Placed:
         site = caller.site
         placement = lease.placement
@@ -300,7 +300,7 @@ class Placer:
                 validated = (await self._stored(site, checkout_id)).checkout
             try:
                 order_id = await self.orders.create(
-                    site, order_from(validated), remaining_s=remaining(deadline)
+                    site, order_from(validated), remaining_s=deadline.remaining()
                 )
             except OrderRejected as rejected:
                 await self._compensate(site, placement)
@@ -339,7 +339,7 @@ class Placer:
         caller: Caller,
         placement: Placement,
         request: checkout_service_pb2.CreateOrderRequest,
-        deadline: float | None,
+        deadline: Deadline,
         read: StoredCheckout,
     ) -> checkout_pb2.Checkout:
         """Step 1: recalculate, store (event when changed), check the preconditions. A failure
@@ -395,7 +395,7 @@ class Placer:
         site: str,
         placement: Placement,
         checkout: checkout_pb2.Checkout,
-        deadline: float | None,
+        deadline: Deadline,
     ) -> list[str]:
         """Step 2: hold the stock and the discount uses at once; the inventory apps asked. On any
         failure both are released, the placement is dropped (the checkout is open) and the
@@ -431,14 +431,14 @@ class Placer:
         return outcome.asked
 
     async def _hold_usage(
-        self, site: str, checkout_id: str, usage: Usage, deadline: float | None
+        self, site: str, checkout_id: str, usage: Usage, deadline: Deadline
     ) -> DomainError | None:
         """ReserveDiscountUsage for the checkout; the error CreateOrder answers with when the
         uses are not held (None when they are, or when the price includes none)."""
         if not usage:
             return None
         try:
-            await self.usage.reserve(site, checkout_id, usage, remaining_s=remaining(deadline))
+            await self.usage.reserve(site, checkout_id, usage, remaining_s=deadline.remaining())
         except UsageRefused as refused:
             return FailedPrecondition(
                 refused.reason,
@@ -587,7 +587,7 @@ class Placer:
             placement.order_id or "",
             # One attempt: the order is placed; a commit that does not go through at once is
             # the finisher's to retry, not the buyer's to wait for.
-            deadline=time.monotonic() + timeout_s,
+            deadline=Deadline(timeout_s),
             retry=False,
         )
 
@@ -616,7 +616,7 @@ class Placer:
                     site,
                     placement.checkout_id,
                     placement.reserved_apps,
-                    deadline=time.monotonic() + FOLLOW_UP_S,
+                    deadline=Deadline(FOLLOW_UP_S),
                 ),
                 self._release_usage(site, placement),
             )
@@ -666,7 +666,7 @@ class Placer:
     async def _finish(self, placement: Placement, owner: str) -> bool:
         taken = await self.db.run(
             lambda s: self._try_take(
-                s, placement.site, placement.checkout_id, owner, None, start=False
+                s, placement.site, placement.checkout_id, owner, Deadline(None), start=False
             )
         )
         if not isinstance(taken, _Lease) or taken.placement.step not in UNFINISHED:
@@ -731,8 +731,8 @@ def usage_of(checkout: checkout_pb2.Checkout) -> Usage:
     return Usage.of(rule_ids, coupon_code)
 
 
-def _lease_s(deadline: float | None) -> float:
-    left = remaining(deadline)
+def _lease_s(deadline: Deadline) -> float:
+    left = deadline.remaining()
     return (min(left, 120.0) if left is not None else DEFAULT_LEASE_S) + 1.0
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from ecom.checkout.v1 import checkout_pb2, checkout_service_pb2
 from ecom.common.v1 import channel_pb2, line_item_pb2, pricing_pb2
 from services.checkout import domain, events, store, writes
 from services.checkout import validation as v
-from services.checkout.calculate import Budget, Calculated, Calculator, Draft
+from services.checkout.calculate import Calculated, Calculator, Draft, calculation_budget
 from services.checkout.catalog import CatalogRead, CatalogReader
 from services.checkout.domain import (
     CHECKOUT_ALREADY_COMPLETED,
@@ -44,6 +43,7 @@ from services.checkout.urls import require_checkout_url
 from services.checkout.writes import StaleWrite
 from services.platform import inputs as shared
 from services.platform.db import Database, utcnow
+from services.platform.deadlines import Deadline
 from services.platform.errors import (
     Conflict,
     FailedPrecondition,
@@ -101,14 +101,6 @@ def take_lines(checkout: checkout_pb2.Checkout) -> list[line_item_pb2.LineItem]:
 def put_lines(checkout: checkout_pb2.Checkout, lines: Sequence[line_item_pb2.LineItem]) -> None:
     del checkout.line_items[:]
     checkout.line_items.extend(lines)
-
-
-def deadline_of(remaining_s: float | None) -> float | None:
-    return None if remaining_s is None else time.monotonic() + remaining_s
-
-
-def remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(deadline - time.monotonic(), 0.0)
 
 
 def unknown_items(
@@ -200,9 +192,9 @@ class CheckoutService:
     # ------------------------------------------------------------------ the write path
 
     async def calculate(
-        self, site: str, draft: Draft, deadline: float | None, *, fresh: bool = False
+        self, site: str, draft: Draft, deadline: Deadline, *, fresh: bool = False
     ) -> Calculated:
-        budget = Budget.for_call(remaining(deadline), self.settings.calculation_budget_s)
+        budget = calculation_budget(deadline, self.settings.calculation_budget_s)
         return await self.calculator.calculate(site, draft, budget, fresh=fresh)
 
     async def _replay(self, site: str, idem: Idempotency | None) -> checkout_pb2.Checkout | None:
@@ -254,7 +246,7 @@ class CheckoutService:
         revision: int,
         change: ChangeFn,
         *,
-        deadline: float | None,
+        deadline: Deadline,
         idem: Idempotency | None = None,
     ) -> checkout_pb2.Checkout:
         site = caller.site
@@ -270,7 +262,7 @@ class CheckoutService:
         checkout_id: str,
         revision: int,
         change: ChangeFn,
-        deadline: float | None,
+        deadline: Deadline,
         idem: Idempotency | None,
     ) -> checkout_pb2.Checkout:
         site = caller.site
@@ -355,7 +347,7 @@ class CheckoutService:
     async def create(
         self, caller: Caller, request: pb.CreateCheckoutRequest, remaining_s: float | None
     ) -> checkout_pb2.Checkout:
-        deadline = deadline_of(remaining_s)
+        deadline = Deadline(remaining_s)
         settings = self.sites.for_site(caller.site)
         _check_create(caller, request)
         idem = (
@@ -434,11 +426,11 @@ class CheckoutService:
         caller: Caller,
         request: pb.CreateCheckoutRequest,
         settings: SiteSettings,
-        deadline: float | None,
+        deadline: Deadline,
         idem: Idempotency | None,
     ) -> checkout_pb2.Checkout:
         site = caller.site
-        cart = await self.carts.get(site, request.cart_id, remaining_s=remaining(deadline))
+        cart = await self.carts.get(site, request.cart_id, remaining_s=deadline.remaining())
         if caller.is_buyer:
             kind, buyer_id = domain.buyer_key(cart.buyer_info)
             authorize(caller, kind, buyer_id)
@@ -519,7 +511,7 @@ class CheckoutService:
             return Change()
 
         return await self.mutate(
-            caller, given.id, given.revision, change, deadline=deadline_of(remaining_s)
+            caller, given.id, given.revision, change, deadline=Deadline(remaining_s)
         )
 
     async def add(
@@ -561,7 +553,7 @@ class CheckoutService:
             request.id,
             request.revision,
             change,
-            deadline=deadline_of(remaining_s),
+            deadline=Deadline(remaining_s),
             idem=idem,
         )
 
@@ -586,7 +578,7 @@ class CheckoutService:
             return Change()
 
         return await self.mutate(
-            caller, request.id, request.revision, change, deadline=deadline_of(remaining_s)
+            caller, request.id, request.revision, change, deadline=Deadline(remaining_s)
         )
 
     async def update_quantities(
@@ -617,7 +609,7 @@ class CheckoutService:
             return Change()
 
         return await self.mutate(
-            caller, request.id, request.revision, change, deadline=deadline_of(remaining_s)
+            caller, request.id, request.revision, change, deadline=Deadline(remaining_s)
         )
 
     async def remove_coupon(
@@ -632,7 +624,7 @@ class CheckoutService:
             return Change()
 
         return await self.mutate(
-            caller, checkout_id, revision, change, deadline=deadline_of(remaining_s)
+            caller, checkout_id, revision, change, deadline=Deadline(remaining_s)
         )
 
     async def remove_gift_card(
@@ -647,7 +639,7 @@ class CheckoutService:
             return Change()
 
         return await self.mutate(
-            caller, checkout_id, revision, change, deadline=deadline_of(remaining_s)
+            caller, checkout_id, revision, change, deadline=Deadline(remaining_s)
         )
 
     async def remove_override_url(
@@ -661,7 +653,7 @@ class CheckoutService:
             draft.checkout.override_checkout_url = ""
             return Change(recalculate=False)  # totals do not depend on the URL
 
-        return await self.mutate(caller, checkout_id, revision, change, deadline=None)
+        return await self.mutate(caller, checkout_id, revision, change, deadline=Deadline(None))
 
     async def mark_completed(
         self, caller: Caller, checkout_id: str, revision: int

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ import grpc
 from ecom.orders.v1 import orders_service_pb2, orders_service_pb2_grpc
 from services.fulfillment import convert
 from services.fulfillment.domain import OrderFacts, order_not_found
+from services.platform.deadlines import Deadline
 from services.platform.errors import NotFound, Unavailable
 from services.platform.peers import call_timeout
 
@@ -39,13 +39,15 @@ ORDERS_TIMEOUT_S = 5.0
 MAX_CONCURRENT_READS = 16
 _RETRY_AFTER_S = 1.0
 
-_deadline: ContextVar[float | None] = ContextVar("fulfillment_call_deadline", default=None)
+# Shared as the default: a Deadline never changes once made.
+_NO_DEADLINE = Deadline(None)
+_deadline: ContextVar[Deadline] = ContextVar("fulfillment_call_deadline", default=_NO_DEADLINE)
 
 
 @contextlib.contextmanager
 def call_budget(remaining_s: float | None) -> Iterator[None]:
     """Within the block, calls to orders end by the calling RPC's deadline."""
-    token = _deadline.set(None if remaining_s is None else time.monotonic() + remaining_s)
+    token = _deadline.set(Deadline(remaining_s))
     try:
         yield
     finally:
@@ -53,8 +55,7 @@ def call_budget(remaining_s: float | None) -> Iterator[None]:
 
 
 def _timeout() -> float:
-    deadline = _deadline.get()
-    return call_timeout(None if deadline is None else deadline - time.monotonic(), ORDERS_TIMEOUT_S)
+    return call_timeout(_deadline.get().remaining(), ORDERS_TIMEOUT_S)
 
 
 class OrdersClient:

@@ -21,10 +21,11 @@ from functools import partial
 
 from ecom.common.v1 import channel_pb2
 from ecom.spi.catalog.v1 import catalog_provider_service_pb2 as catalog_spi
+from services.platform.deadlines import Deadline
 from services.platform.providers import Kind, ProviderClient, ProviderRef, ResponseCache
 from services.recommendations.convert import ref_from_proto, ref_to_proto
 from services.recommendations.domain import Ref
-from services.recommendations.flights import Deadline, Flights
+from services.recommendations.flights import Flights
 
 log = logging.getLogger("ecom.recommendations.catalog")
 
@@ -105,7 +106,7 @@ class CatalogCheck:
             GET_CATALOG_ITEMS,
             request,
             catalog_spi.GetCatalogItemsResponse,
-            remaining_s=self._deadline.remaining_s(),
+            remaining_s=self._deadline.remaining(),
             cache=self._cache,
         )
         if outcome.response is None:

@@ -1,11 +1,10 @@
 """Per-request plumbing: work shared by the concurrently evaluated algorithms of one request
-(one catalog or provider call however many algorithms need its answer), and the request's
-deadline."""
+(one catalog or provider call however many algorithms need its answer). The request's deadline
+is the platform's `services.platform.deadlines.Deadline`."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
@@ -48,16 +47,3 @@ class Flights(Generic[K, V]):
         # Retrieve every outcome, so no "exception was never retrieved" is logged for a job
         # whose only waiters were cancelled.
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class Deadline:
-    """The time a request has left: None when the caller set no deadline."""
-
-    def __init__(self, remaining_s: float | None, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
-        self._end = None if remaining_s is None else clock() + remaining_s
-
-    def remaining_s(self) -> float | None:
-        if self._end is None:
-            return None
-        return max(self._end - self._clock(), 0.0)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.platform.db import Database, utcnow
+from services.platform.deadlines import Deadline
 from services.platform.providers import ProviderRef, ResponseCache
 from services.platform.sites import SiteDirectory
 from services.recommendations.catalog import CatalogCheck
@@ -43,7 +44,7 @@ from services.recommendations.domain import (
     window_start,
     without_repeats,
 )
-from services.recommendations.flights import Deadline, Flights
+from services.recommendations.flights import Flights
 from services.recommendations.providers import Listed, RecommendationProviders
 from services.recommendations.settings import RecommendationSettings
 from services.recommendations.store import OrderStats
@@ -99,7 +100,7 @@ class RecommendationsService:
         deadline = Deadline(remaining_s)
         refs = await self._providers.in_registration_order(site)
         listed = await asyncio.gather(
-            *(self._providers.algorithms(ref, deadline.remaining_s()) for ref in refs)
+            *(self._providers.algorithms(ref, deadline.remaining()) for ref in refs)
         )
         algorithms = list(self._builtins)
         unavailable: list[str] = []
@@ -246,7 +247,7 @@ class _ProviderRound:
         if ref is None:
             return Skipped(SkipReason.ALGORITHM_NOT_FOUND)
         listed = await self._listed.get(
-            ref.app_id, partial(self._providers.algorithms, ref, self._deadline.remaining_s())
+            ref.app_id, partial(self._providers.algorithms, ref, self._deadline.remaining())
         )
         if listed.algorithms is None:
             return Skipped(SkipReason.PROVIDER_UNAVAILABLE)
@@ -260,7 +261,7 @@ class _ProviderRound:
         key = (ref.app_id, tuple(item.key for item in inputs))
         answer = await self._answers.get(
             key,
-            partial(self._providers.recommend, ref, group, inputs, self._deadline.remaining_s()),
+            partial(self._providers.recommend, ref, group, inputs, self._deadline.remaining()),
         )
         if answer is None:
             return Skipped(SkipReason.PROVIDER_UNAVAILABLE)

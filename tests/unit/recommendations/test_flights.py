@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from services.recommendations.flights import Deadline, Flights
+from services.platform.deadlines import Deadline
+from services.recommendations.flights import Flights
 
 
 async def test_one_job_per_key_and_cancelled_waiters_do_not_cancel_it() -> None:
@@ -48,7 +49,7 @@ def test_deadline() -> None:
     now = [100.0]
     deadline = Deadline(2.0, clock=lambda: now[0])
     now[0] += 0.5
-    assert deadline.remaining_s() == 1.5
+    assert deadline.remaining() == 1.5
     now[0] += 5
-    assert deadline.remaining_s() == 0.0
-    assert Deadline(None).remaining_s() is None
+    assert deadline.remaining() == 0.0
+    assert Deadline(None).remaining() is None
