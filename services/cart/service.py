@@ -52,6 +52,8 @@ from services.platform.sites import SiteDirectory, SiteSettings
 
 log = logging.getLogger("ecom.cart")
 
+KEPT_CARTS = 1000
+
 M = TypeVar("M", bound=Message)
 
 CART_CREATED = "ecom.cart.v1.cart_created"
@@ -124,8 +126,11 @@ class Carts:
         self._estimator = estimator
         self._checkout = checkout
         self._tokens = tokens
-        #: Carts as last read, until anything is committed to the database (SQLite only).
-        self._kept: ReadCache[tuple[str, str], Cart | store.Tombstone] = ReadCache(database)
+        #: Carts as last read, until anything is committed to the database (SQLite only);
+        #: fewer than other kept reads, as a cart may hold 300 lines.
+        self._kept: ReadCache[tuple[str, str], Cart | store.Tombstone] = ReadCache(
+            database, max_entries=KEPT_CARTS
+        )
 
     # ================================================================== reading
 
