@@ -69,8 +69,10 @@ async def test_a_hanging_provider_costs_at_most_its_deadline(
     assert outcome.code == PROVIDER_TIMEOUT
     assert outcome.reason == "DEADLINE_EXCEEDED"
     assert 0.2 <= elapsed < 0.6
-    # The provider saw the deadline on the wire (grpc-timeout).
-    assert provider.servicer.deadlines[0] is not None and provider.servicer.deadlines[0] <= 0.2
+    # The provider saw the deadline on the wire (grpc-timeout, which gRPC rounds up to its
+    # unit, so the server may compute a hair more than was set).
+    seen = provider.servicer.deadlines[0]
+    assert seen is not None and seen <= 0.21
 
 
 async def test_the_callers_shorter_deadline_wins_and_does_not_trip_the_breaker(
