@@ -3,6 +3,7 @@ builders and error-detail readers."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,7 +129,8 @@ def ref(item_id: str, options: Mapping[str, Any] | None = None, app_id: str = AP
 
 def describe(reference: catalog_pb2.CatalogReference) -> str:
     options = json_format.MessageToDict(reference.options) if reference.HasField("options") else {}
-    return f"{reference.catalog_item_id}|{reference.app_id}|{sorted(options.items())}"
+    # Sorted at every depth: a Struct's map order is not part of its value.
+    return f"{reference.catalog_item_id}|{reference.app_id}|{json.dumps(options, sort_keys=True)}"
 
 
 def product(product_id: str, price: str = "10.00", **fields: Any) -> product_pb2.Product:
