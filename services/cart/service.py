@@ -36,14 +36,17 @@ from services.cart.domain import (
 from services.cart.money import Presenter
 from services.cart.prefetch import Remembered
 from services.cart.render import cart_message, line_item
-from services.cart.replay import stored_response
 from services.cart.sessions import SessionStore, buyer_key
 from services.cart.totals import EstimateOptions, Estimator
 from services.cart.valuation import PricedLine, priced_lines, value_lines
 from services.platform import errors
 from services.platform.db import Database, utcnow
 from services.platform.deadlines import Deadline
-from services.platform.idempotency import MAX_REQUEST_ID_LENGTH, run_idempotent
+from services.platform.idempotency import (
+    MAX_REQUEST_ID_LENGTH,
+    run_idempotent,
+    stored_response,
+)
 from services.platform.identity import Caller, Role, TokenService
 from services.platform.outbox import record_event
 from services.platform.providers import PROVIDER_UNAVAILABLE

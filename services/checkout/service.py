@@ -201,17 +201,14 @@ class CheckoutService:
         if idem is None:
             return None
 
-        async def unit(session: AsyncSession) -> Message | None:
-            return await stored_response(
-                session,
-                site=site,
-                scope=idem.scope,
-                request_id=idem.request_id,
-                request=idem.request,
-                response_type=idem.response_type,
-            )
-
-        response = await self.db.run(unit, readonly=True)
+        response = await stored_response(
+            self.db,
+            site=site,
+            scope=idem.scope,
+            request_id=idem.request_id,
+            request=idem.request,
+            response_type=idem.response_type,
+        )
         return None if response is None else response.checkout  # type: ignore[attr-defined]
 
     async def _idempotent(

@@ -45,7 +45,7 @@ from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.platform import errors
-from services.platform.db import for_update, insert_if_absent, utcnow
+from services.platform.db import Database, for_update, insert_if_absent, utcnow
 from services.platform.schema.tables import idempotency_keys
 
 M = TypeVar("M", bound=Message)
@@ -136,7 +136,7 @@ async def run_idempotent(
 
 
 async def stored_response(
-    session: AsyncSession,
+    database: Database,
     *,
     site: str,
     scope: str,
@@ -145,8 +145,9 @@ async def stored_response(
     response_type: type[M],
     request_id_field: str = "request_id",
 ) -> M | None:
-    """The response stored for this request id (a retry), read-only; None when there is none
-    (no id, never seen, expired, or its first run has not committed).
+    """The response stored for this request id (a retry), in a read-only unit of work of its
+    own; None when there is none (no id, never seen, expired, or its first run has not
+    committed).
 
     For services that do work *before* their unit of work (provider calls, calls to peers) and
     must not redo it on a retry: they answer from here first, and `run_idempotent` inside the
@@ -155,9 +156,12 @@ async def stored_response(
     """
     if not request_id:
         return None
-    row = (
-        await session.execute(select(idempotency_keys).where(_key(site, scope, request_id)))
-    ).first()
+
+    async def read(session: AsyncSession) -> Any:
+        key = _key(site, scope, request_id)
+        return (await session.execute(select(idempotency_keys).where(key))).first()
+
+    row = await database.run(read, readonly=True)
     if row is None:
         return None
     return _answer(row, fingerprint(request, request_id_field), response_type, request_id, utcnow())

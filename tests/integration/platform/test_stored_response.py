@@ -56,17 +56,14 @@ async def _lookup(
     ),
     scope: str = SCOPE,
 ) -> object:
-    async def read(session: AsyncSession) -> object:
-        return await stored_response(
-            session,
-            site=site,
-            scope=scope,
-            request_id=request.request_id,
-            request=request,
-            response_type=response_type,
-        )
-
-    return await db.run(read, readonly=True)
+    return await stored_response(
+        db,
+        site=site,
+        scope=scope,
+        request_id=request.request_id,
+        request=request,
+        response_type=response_type,
+    )
 
 
 async def test_a_retry_finds_the_first_response(database: Database, site: str) -> None:
